@@ -29,6 +29,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
@@ -266,24 +267,33 @@ def parse_progression(p: Progression) -> tuple[list[int], list[str]]:
     return ids, unknown
 
 
-def render(ids: list[int]) -> np.ndarray:
-    """Deterministic audio of chord classes at audio.SR (see the module docstring)."""
+@lru_cache(maxsize=None)
+def _chord_wave(index: int) -> np.ndarray:
     n = int(CHORD_SECONDS * audio.SR)
+    tones = chords.chord_tones(index)
+    if not tones:
+        return np.zeros(n, dtype=np.float32)
     t = np.arange(n, dtype=np.float64) / audio.SR
     envelope = np.exp(-2.0 * t) * np.minimum(1.0, t / 0.01)
-    out = np.zeros(n * len(ids), dtype=np.float64)
-    for k, index in enumerate(ids):
-        tones = chords.chord_tones(index)
-        if not tones:
-            continue
-        pitches = [60 + pc for pc in tones] + [48 + tones[0]]  # C4..B4, and the root an octave below
-        segment = np.zeros(n)
-        for midi in pitches:
-            f0 = 440.0 * 2.0 ** ((midi - 69) / 12.0)
-            for h, weight in ((1, 1.0), (2, 0.5), (3, 0.25)):
-                segment += weight * np.sin(2 * math.pi * h * f0 * t)
-        out[k * n:(k + 1) * n] = TONE_LEVEL * segment * envelope
-    return out.astype(np.float32)
+    segment = np.zeros(n)
+    for midi in [60 + pc for pc in tones] + [48 + tones[0]]:  # C4..B4, and the root an octave below
+        f0 = 440.0 * 2.0 ** ((midi - 69) / 12.0)
+        for h, weight in ((1, 1.0), (2, 0.5), (3, 0.25)):
+            segment += weight * np.sin(2 * math.pi * h * f0 * t)
+    return (TONE_LEVEL * segment * envelope).astype(np.float32)
+
+
+def render(ids) -> np.ndarray:
+    """Deterministic audio of chord classes at audio.SR (see the module docstring)."""
+    return np.concatenate([_chord_wave(i) for i in ids]) if len(ids) else np.zeros(0, np.float32)
+
+
+@lru_cache(maxsize=200_000)
+def heard_mel(heard: tuple[int, ...]) -> np.ndarray:
+    """kelly-mel-v1 of the rendered heard chords (the last MAX_RENDERED); silence (-1) when none."""
+    if not heard:
+        return np.full(audio.N_MELS, -1.0, np.float32)
+    return audio.mel_features(render(heard[-MAX_RENDERED:]), audio.SR)
 
 
 def estimate_emotion(ids: list[int]) -> tuple[float, float]:
@@ -322,7 +332,7 @@ def example(p: Progression, ids: list[int]) -> dict:
         v, a, source = p.valence, p.arousal, "label"
     else:
         (v, a), source = estimate_emotion(heard), "estimated"
-    mel = audio.mel_features(render(heard[-MAX_RENDERED:]), audio.SR) if heard else np.full(audio.N_MELS, -1.0, np.float32)
+    mel = heard_mel(tuple(heard[-MAX_RENDERED:]))
     context = np.concatenate([emotion.encode(v, a), mel[:64]]).astype(np.float32)
     return {
         "name": p.name,

@@ -29,7 +29,8 @@ BUILDERS_DIR = Path(__file__).resolve().parent.parent / "builders"
 
 def available() -> list[str]:
     """Corpus names whose builder is installed."""
-    return [c for c in CORPORA if importlib.util.find_spec(f"kelly_hf.builders.{c}") is not None]
+    return [c for c in CORPORA if importlib.util.find_spec(f"kelly_hf.builders.{c}") is not None
+            and importlib.util.find_spec(f"kelly_hf.builders.{c}.{c}") is not None]
 
 
 def _builder_class_in(module) -> type[KellyBuilder]:

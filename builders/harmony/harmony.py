@@ -9,7 +9,7 @@ rendering are documented in kelly_hf.harmony and in this folder's README.md.
 import datasets
 
 from kelly_hf import chords, harmony, splits
-from kelly_hf.builder import DataDirError, KellyBuilder
+from kelly_hf.builder import DataDirError, KellyBuilder, KellyConfig
 
 _CITATION = """\
 @inproceedings{burgoyne2011billboard,
@@ -28,8 +28,11 @@ class Harmony(KellyBuilder):
     VERSION = datasets.Version("1.0.0")
     LOOKS_FOR = ("chord_progressions.json / *.json / *.jsonl, Billboard salami_chords.txt, "
                  "POP909 chord_midi.txt, *.jams or Harte *.lab files")
-    BUILDER_CONFIGS = [datasets.BuilderConfig(name="default", version=VERSION,
-                                              description="One row per progression.")]
+    ID_COLUMN = "name"
+    RANGES = {"context": (-1.0, 1.0), "chords": (0.0, 1.0), "valence": (-1.0, 1.0), "arousal": (0.0, 1.0)}
+    DISTRIBUTIONS = ("chords",)
+    BUILDER_CONFIGS = [KellyConfig(name="default", version=VERSION,
+                                 description="One row per progression.")]
 
     def _info(self):
         return datasets.DatasetInfo(

@@ -92,6 +92,15 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
         self._skip_dir: str | None = None
         super().__init__(*args, data_dir=data_dir, **kwargs)
 
+    def _as_dataset(self, split=datasets.Split.TRAIN, in_memory=False):
+        # A small corpus can leave a hash split empty; datasets has no Arrow file
+        # for it and would refuse, so an empty split is an empty Dataset.
+        info = (self.info.splits or {}).get(str(split))
+        if info is not None and info.num_examples == 0:
+            empty = {name: [] for name in self.info.features}
+            return datasets.Dataset.from_dict(empty, features=self.info.features, info=self.info.copy(), split=split)
+        return super()._as_dataset(split, in_memory)
+
     # -- skip records ---------------------------------------------------------
 
     def _download_and_prepare(self, dl_manager, verification_mode, **kwargs):

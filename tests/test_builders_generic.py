@@ -102,3 +102,17 @@ def test_emotion_columns_decode_to_scalar_labels(built):
         v, a, _, _ = emotion.decode(row[column][:64])
         if abs(row["valence"]) <= 0.96 and 0.02 <= row["arousal"] <= 0.98:
             assert math.isclose(v, row["valence"], abs_tol=1e-4) and math.isclose(a, row["arousal"], abs_tol=1e-4)
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_dataset_card_matches_the_builder(name):
+    from kelly_hf import cards
+
+    text = cards.card_path(name).read_text(encoding="utf-8")
+    assert text == cards.render(name), f"run: python -m kelly_hf.cards {name}"
+    header, body = cards.split_card(text)
+    assert header.get("license") and header["configs"] and "## " in body and "itation" in body
+    cls = loading.builder_class(name)
+    for info in header["dataset_info"]:
+        config = next(c for c in cls.BUILDER_CONFIGS if c.name == info["config_name"])
+        assert datasets.DatasetInfo._from_yaml_dict(info).features == cards.builder_features(cls, config)

@@ -3,6 +3,9 @@
     kelly-hf check NAME DATA_DIR [--config C] [--num-proc N]   build and inspect a corpus
     kelly-hf synth NAME OUT_DIR                               write a synthetic corpus
     kelly-hf demo [--out DIR]                                  the README's main job
+    kelly-hf export NAME DATA_DIR OUT_DIR [--config C]...     write the Hub folder (Parquet + card)
+    kelly-hf push NAME DATA_DIR --repo-id ORG/NAME [--config C]... [--public]
+                                                               push it to a (private) Hub repository
 """
 
 from __future__ import annotations
@@ -115,6 +118,44 @@ def demo(args) -> int:
     return demo_module.main(args)
 
 
+def export(args) -> int:
+    from kelly_hf import hub
+
+    try:
+        path = hub.export(args.name, args.data_dir, args.out_dir, configs=args.config, cache_dir=args.cache_dir,
+                          max_shard_size=args.max_shard_size, num_proc=args.num_proc)
+    except (FileNotFoundError, ValueError, hub.HubError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path.resolve()}: upload it as is, or read it with datasets.load_dataset(folder, config)")
+    return 0
+
+
+def push(args) -> int:
+    from kelly_hf import hub
+
+    try:
+        hub.push(args.name, args.data_dir, args.repo_id, configs=args.config, public=args.public,
+                 cache_dir=args.cache_dir, max_shard_size=args.max_shard_size, num_proc=args.num_proc)
+    except (FileNotFoundError, ValueError, hub.HubError) as exc:
+        print(f"error: {hub.redact(str(exc))}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # network / Hub errors: the message, never the token
+        print(f"error: {type(exc).__name__}: {hub.redact(str(exc))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_build_options(p) -> None:
+    p.add_argument("name", help="corpus name (harmony, lakh, maestro, groove, deam) or a builder directory")
+    p.add_argument("data_dir", help="the corpus folder, in any layout the builder reads")
+    p.add_argument("--config", action="append", default=None, metavar="C",
+                   help="builder config, a config of the repository; repeat for several (default: the builder's default)")
+    p.add_argument("--max-shard-size", default=None, help="bound per Parquet shard, e.g. 200MB (default 500MB)")
+    p.add_argument("--num-proc", type=int, default=None, help="build with this many processes")
+    p.add_argument("--cache-dir", default=None, help="datasets cache directory (default: HF_DATASETS_CACHE)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kelly-hf", description="Kelly HF datasets: build, inspect and share the corpora "
                                      "the five Kelly models learn from.")
@@ -140,6 +181,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the README's main job on the embedded synthetic corpora")
     p.add_argument("--out", default="./kelly_demo", help="working folder (default ./kelly_demo)")
     p.set_defaults(func=demo)
+
+    p = sub.add_parser("export", help="write the Hub folder: Parquet shards and a dataset card",
+                       description="Build a corpus and write exactly what a push uploads: data/<split>-*.parquet "
+                                   "(other configs: <config>/<split>-*.parquet) and README.md, a dataset card whose "
+                                   "YAML lets plain datasets.load_dataset(OUT_DIR, CONFIG) read it without kelly_hf. "
+                                   "OUT_DIR must be empty or an earlier export (its other configs are kept).")
+    _add_build_options(p)
+    p.add_argument("out_dir", help="the folder to write")
+    p.set_defaults(func=export)
+
+    p = sub.add_parser("push", help="push a corpus to a Hugging Face dataset repository (private by default)",
+                       description="Build a corpus and push it with datasets' push_to_hub. The repository is created "
+                                   "private unless --public; an existing public repository is refused without "
+                                   "--public. Token: HF_TOKEN or the saved `hf auth login`. Configs whose "
+                                   "shards already match the repository's are not uploaded again.")
+    _add_build_options(p)
+    p.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repository")
+    p.add_argument("--public", action="store_true", help="create the repository public / allow pushing into a public one")
+    p.set_defaults(func=push)
     return parser
 
 

@@ -47,7 +47,9 @@ def builder_class(path: str | os.PathLike) -> type[KellyBuilder]:
     text = os.fspath(path)
     name = os.path.basename(os.path.normpath(text))
     name = ALIASES.get(name, name)
-    if os.path.isdir(text):
+    # A directory is a builder directory when it holds a builder script; a data
+    # folder that happens to share a corpus name ("./harmony") is not one.
+    if os.path.isdir(text) and any(p.name != "__init__.py" for p in Path(text).glob("*.py")):
         directory = Path(text).resolve()
         package = importlib.util.find_spec(f"kelly_hf.builders.{name}")
         if package is None or Path(package.submodule_search_locations[0]).resolve() != directory:

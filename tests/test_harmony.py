@@ -203,3 +203,11 @@ def test_render_is_deterministic_and_mel_reflects_chords():
     assert a.tobytes() == b.tobytes()
     other = harmony.heard_mel((chords.parse("F#m"), chords.parse("C#")))
     assert not np.allclose(a, other)
+
+
+def test_streamed_rows_equal_prepared_rows(tmp_path):
+    d = _write(tmp_path, "chord_progressions.json", {"progressions": PROGRESSIONS})
+    prepared = _load(d, tmp_path)
+    streamed = _load(d, tmp_path, streaming=True)
+    for split in prepared:
+        assert list(streamed[split]) == list(prepared[split])

@@ -23,6 +23,13 @@ def _describe_value(feature, value) -> str:
         names = [feature.feature.int2str(int(v)) for v in value]
         more = f" ... ({len(names)} in all)" if len(names) > 16 else ""
         return " ".join(names[:16]) + more
+    if isinstance(feature, datasets.List) and isinstance(feature.feature, datasets.List):
+        inner = [np.asarray(v, dtype=np.float64) for v in value]
+        if not inner:
+            return "[] (empty)"
+        flat = np.concatenate([v.ravel() for v in inner])
+        return (f"[{len(inner)} x {inner[0].size}] min {flat.min():+.3f} mean {flat.mean():+.3f} "
+                f"max {flat.max():+.3f}")
     if isinstance(feature, datasets.List) and isinstance(feature.feature, datasets.Value):
         arr = np.asarray(value, dtype=np.float64)
         if arr.size == 0:
@@ -40,7 +47,10 @@ def _schema_line(name, feature) -> str:
 
     if isinstance(feature, datasets.List):
         inner = feature.feature
-        kind = f"ClassLabel({inner.num_classes})" if isinstance(inner, datasets.ClassLabel) else getattr(inner, "dtype", inner)
+        if isinstance(inner, datasets.List):
+            kind = _schema_line("", inner).strip()
+        else:
+            kind = f"ClassLabel({inner.num_classes})" if isinstance(inner, datasets.ClassLabel) else getattr(inner, "dtype", inner)
         length = f"[{feature.length}]" if feature.length not in (None, -1) else "[*]"
         return f"  {name:<18} list{length} of {kind}"
     if isinstance(feature, datasets.ClassLabel):

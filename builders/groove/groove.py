@@ -1,0 +1,59 @@
+"""Groove MIDI: drum performances -> the groove model's (emotion, groove) pairs.
+
+Reads the Groove MIDI Dataset as released (``groove/info.csv`` +
+``drummer*/session*/*.mid``), ``groove-v1.0.0-midionly.zip`` without extracting
+it, and the seed layout (``groove/*.mid``, metadata from the file names, hash
+splits), found recursively under data_dir, with an optional emotion labels file.
+Metadata, bars and the vector maths live in kelly_hf.groove; column semantics are
+in this folder's README.md.
+"""
+
+import datasets
+
+from kelly_hf import groove, splits
+from kelly_hf.builder import KellyBuilder, KellyConfig
+
+_CITATION = """\
+@inproceedings{gillick2019learning,
+  title={Learning to Groove with Inverse Sequence Transformations},
+  author={Jon Gillick and Adam Roberts and Jesse Engel and Douglas Eck and David Bamman},
+  booktitle={International Conference on Machine Learning (ICML)}, pages={2269--2279}, year={2019}}
+"""
+
+
+class Groove(KellyBuilder):
+    """Groove MIDI for the Kelly groove model (emotion 64 -> groove 32)."""
+
+    VERSION = datasets.Version("1.0.0")
+    LOOKS_FOR = groove.LOOKED_FOR
+    ID_COLUMN = "id"
+    RANGES = {"groove": (-1.0, 1.0), "emotion": (-1.0, 1.0), "valence": (-1.0, 1.0), "arousal": (0.0, 1.0),
+              "segment_start": (0.0, 1e5), "segment_end": (0.0, 1e5), "duration": (0.0, 1e5)}
+    DISTRIBUTIONS = ()
+    BUILDER_CONFIGS = [
+        KellyConfig(name="full", version=VERSION, description="One row per take."),
+        KellyConfig(name="2bar", version=VERSION, description="One row per 2-bar window, hop one bar."),
+        KellyConfig(name="4bar", version=VERSION, description="One row per 4-bar window, hop one bar."),
+    ]
+    DEFAULT_CONFIG_NAME = "full"
+
+    def _info(self):
+        return datasets.DatasetInfo(description=__doc__, features=groove.features(), citation=_CITATION,
+                                    homepage="https://magenta.tensorflow.org/datasets/groove", license="CC BY 4.0")
+
+    def _split_generators(self, dl_manager):
+        by_split, problems = groove.catalog(self.config.data_dir)
+        for p in problems:
+            self._report(p)
+        # takes is the one list in gen_kwargs, so num_proc shards it
+        return [datasets.SplitGenerator(name=s, gen_kwargs={"takes": by_split[s]}) for s in splits.SPLITS]
+
+    def _generate_examples(self, takes):
+        for item in groove.rows(takes, self.config.name):
+            if isinstance(item, groove.Problem):
+                self._report(item)
+            else:
+                yield item
+
+    def _report(self, p):
+        (self.skip if p.kind == "skip" else self.note)(p.split, p.source, p.reason)

@@ -91,9 +91,9 @@ import numpy as np
 
 from kelly_hf import emotion, splits
 from kelly_hf.builder import DataDirError
-from kelly_hf.inputs import InputError, Source, find_files, read_all
-from kelly_hf.maestro import Problem, clean_path, display, governing, place, window_mean, window_pairs, window_std
+from kelly_hf.inputs import InputError, Problem, Source, clean_path, display, find_files, governing, place, read_all
 from kelly_hf.midi import MidiError, read_notes
+from kelly_hf.windows import window_mean, window_pairs, window_std
 
 PRIMARY_STYLES = ("afrobeat", "afrocuban", "blues", "country", "dance", "funk", "gospel", "highlife", "hiphop",
                   "jazz", "latin", "middleeastern", "neworleans", "pop", "punk", "reggae", "rock", "soul")

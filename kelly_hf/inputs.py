@@ -172,3 +172,43 @@ def _read_tar_members(path: str, wanted: set[str]) -> Iterator[tuple[Source, byt
     for name in sorted(wanted):
         yield Source(path, name), InputError(f"{path}::{name}: member not found")
 
+
+@dataclass(frozen=True)
+class Problem:
+    """A skip (no row) or note (rows written, worth reporting); ``split`` "*" = belongs to no split."""
+
+    kind: str
+    split: str
+    source: str
+    reason: str
+
+
+def display(s: Source, root: str) -> str:
+    """A source relative to data_dir, archive members as ``archive::member``."""
+    rel = os.path.relpath(s.path, root)
+    return rel if s.member is None else f"{rel}::{s.member}"
+
+
+def place(s: Source, root: str) -> tuple[str, str]:
+    """(container, posix path inside it): container "" is data_dir itself, else the archive."""
+    if s.member is not None:
+        return os.path.relpath(s.path, root), s.member.replace("\\", "/").lstrip("/")
+    return "", os.path.relpath(s.path, root).replace(os.sep, "/")
+
+
+def governing(s: Source, root: str, folders: dict[tuple[str, str], object]):
+    """(key, relative path) of the deepest metadata folder holding ``s``, or (None, path)."""
+    container, path = place(s, root)
+    best = None
+    for key in folders:
+        c, folder = key
+        if c == container and (folder == "" or path.startswith(folder + "/")):
+            if best is None or len(folder) > len(best[1]):
+                best = key
+    if best is None:
+        return None, path
+    return best, path[len(best[1]) + 1:] if best[1] else path
+
+
+def clean_path(text: str) -> str:
+    return str(text).strip().replace("\\", "/").removeprefix("./")

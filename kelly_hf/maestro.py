@@ -94,7 +94,6 @@ import csv
 import io
 import json
 import math
-import os
 import re
 from dataclasses import dataclass
 from typing import Iterator
@@ -104,8 +103,9 @@ import numpy as np
 
 from kelly_hf import emotion, musical_emotion, splits
 from kelly_hf.builder import DataDirError
-from kelly_hf.inputs import InputError, Source, find_files, read_all
+from kelly_hf.inputs import InputError, Problem, Source, clean_path, display, find_files, governing, place, read_all
 from kelly_hf.midi import MidiError, read_notes
+from kelly_hf.windows import onsets, window_mean, window_pairs, window_quantile, window_std
 
 WINDOW_S = 15.0
 HOP_S = 7.5
@@ -126,16 +126,6 @@ class MetadataError(ValueError):
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A skip (no row) or note (rows written, worth reporting); ``split`` "*" = belongs to no split."""
-
-    kind: str
-    split: str
-    source: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class Performance:
     midi_filename: str
     split: str
@@ -145,95 +135,6 @@ class Performance:
     title: str | None = None
     year: int | None = None
     duration: float | None = None
-
-
-# -- shared helpers (the Groove module uses them too) -------------------------------
-
-
-def display(s: Source, root: str) -> str:
-    """A source relative to data_dir, archive members as ``archive::member``."""
-    rel = os.path.relpath(s.path, root)
-    return rel if s.member is None else f"{rel}::{s.member}"
-
-
-def place(s: Source, root: str) -> tuple[str, str]:
-    """(container, posix path inside it): container "" is data_dir itself, else the archive."""
-    if s.member is not None:
-        return os.path.relpath(s.path, root), s.member.replace("\\", "/").lstrip("/")
-    return "", os.path.relpath(s.path, root).replace(os.sep, "/")
-
-
-def governing(s: Source, root: str, folders: dict[tuple[str, str], object]):
-    """(key, relative path) of the deepest metadata folder holding ``s``, or (None, path)."""
-    container, path = place(s, root)
-    best = None
-    for key in folders:
-        c, folder = key
-        if c == container and (folder == "" or path.startswith(folder + "/")):
-            if best is None or len(folder) > len(best[1]):
-                best = key
-    if best is None:
-        return None, path
-    return best, path[len(best[1]) + 1:] if best[1] else path
-
-
-def clean_path(text: str) -> str:
-    return str(text).strip().replace("\\", "/").removeprefix("./")
-
-
-def window_pairs(times: np.ndarray, starts: np.ndarray, ends: np.ndarray, close_last: bool = True):
-    """Every (window, event) pair with the event time in ``[start, end)``; with ``close_last`` the last
-    window is ``[start, inf)`` (a performance's last window ends at its last note: nothing is after it).
-
-    ``times`` sorted ascending. Returns ``(window index, event index, events per window)``.
-    """
-    stops = ends.astype(np.float64).copy()
-    if len(stops) and close_last:
-        stops[-1] = np.inf
-    lo = np.searchsorted(times, starts, "left")
-    hi = np.maximum(np.searchsorted(times, stops, "left"), lo)
-    counts = hi - lo
-    win = np.repeat(np.arange(len(starts)), counts)
-    first = np.cumsum(counts) - counts
-    idx = np.arange(int(counts.sum())) - np.repeat(first, counts) + np.repeat(lo, counts)
-    return win, idx, counts
-
-
-def window_quantile(win: np.ndarray, values: np.ndarray, k: int, q: float, default: float) -> np.ndarray:
-    """Nearest-rank ``q`` quantile of ``values`` per window (NaN values ignored; ``default`` if none)."""
-    ok = np.isfinite(values)
-    win, values = win[ok], values[ok]
-    order = np.lexsort((values, win))
-    ordered = values[order]
-    n = np.bincount(win, minlength=k)
-    first = np.cumsum(n) - n
-    rank = np.maximum(np.ceil(q * n).astype(np.int64), 1) - 1
-    out = np.full(k, default, dtype=np.float64)
-    has = n > 0
-    out[has] = ordered[first[has] + rank[has]]
-    return out
-
-
-def window_mean(win: np.ndarray, values: np.ndarray, k: int, default: float) -> np.ndarray:
-    n = np.bincount(win, minlength=k)
-    s = np.bincount(win, weights=values, minlength=k)
-    return np.where(n > 0, s / np.maximum(n, 1), default)
-
-
-def window_std(win: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
-    """Population std per window (0 for empty windows)."""
-    n = np.bincount(win, minlength=k)
-    mean = window_mean(win, values, k, 0.0)
-    dev = values - mean[win]
-    var = np.bincount(win, weights=dev * dev, minlength=k) / np.maximum(n, 1)
-    return np.sqrt(var)
-
-
-def onsets(start: np.ndarray) -> np.ndarray:
-    """Onset (cluster) index of every note: onsets within CLUSTER_S of the previous note join it."""
-    new = np.ones(len(start), dtype=bool)
-    new[1:] = np.diff(start) > CLUSTER_S
-    return np.cumsum(new) - 1
 
 
 # -- metadata -----------------------------------------------------------------------
@@ -416,25 +317,6 @@ def windows(length: float, config: str) -> tuple[np.ndarray, np.ndarray]:
     return starts, starts + WINDOW_S
 
 
-def _key_profiles() -> np.ndarray:
-    """(24, 12) z-scored Krumhansl-Kessler profiles (major on C..B, then minor), as musical_emotion.key_of."""
-    rows = [np.roll(musical_emotion.MAJOR_PROFILE, k) for k in range(12)]
-    rows += [np.roll(musical_emotion.MINOR_PROFILE, k) for k in range(12)]
-    m = np.array(rows)
-    return (m - m.mean(1, keepdims=True)) / m.std(1, keepdims=True)
-
-
-_KEYS = _key_profiles()
-
-
-def mode_scores(profiles: np.ndarray) -> np.ndarray:
-    """``musical_emotion.key_of``'s mode_score for each row of a (K, 12) pitch-class profile."""
-    std = profiles.std(1)
-    z = (profiles - profiles.mean(1, keepdims=True)) / np.where(std > 0, std, 1.0)[:, None]
-    r = z @ _KEYS.T / 12.0
-    return np.where(std > 0, r[:, :12].max(1) - r[:, 12:].max(1), 0.0)
-
-
 def _pedal(controls: np.ndarray, number: int, starts, ends):
     """Per window: fraction of time at >= 64, mean value / 127, presses (crossings to >= 64) per second."""
     c = controls[controls["number"] == number]
@@ -466,7 +348,7 @@ def analyse(notes: np.ndarray, controls: np.ndarray, starts: np.ndarray, ends: n
     span = np.maximum(ends - starts, 1e-9)
 
     # onsets (clusters) and their IOIs
-    cid = onsets(start)
+    cid = onsets(start, CLUSTER_S)
     n_on = int(cid[-1]) + 1 if len(cid) else 0
     first_note = np.flatnonzero(np.r_[True, np.diff(cid) > 0]) if len(cid) else np.zeros(0, np.int64)
     on_time = start[first_note]
@@ -548,7 +430,7 @@ def analyse(notes: np.ndarray, controls: np.ndarray, starts: np.ndarray, ends: n
     pulse = np.where(np.isfinite(median_ioi), 60.0 / np.where(np.isfinite(median_ioi), median_ioi, 1.0), 100.0)
     pulse = pulse / 2.0 ** np.floor(np.log2(pulse / 60.0))
     register = window_mean(win, pitch[idx].astype(np.float64), k, 60.0)
-    valence = np.clip(0.6 * np.tanh(4.0 * mode_scores(profile)) + 0.25 * np.clip((pulse - 100.0) / 60.0, -1, 1)
+    valence = np.clip(0.6 * np.tanh(4.0 * musical_emotion.mode_scores(profile)) + 0.25 * np.clip((pulse - 100.0) / 60.0, -1, 1)
                       + 0.15 * np.clip((register - 60.0) / 24.0, -1, 1), -1, 1)
     arousal = np.clip(0.5 * np.clip((pulse - 50.0) / 130.0, 0, 1) + 0.5 * np.clip(ocount / span / 12.0, 0, 1), 0, 1)
     return {"expression": expression, "valence": valence, "arousal": arousal, "num_notes": count}

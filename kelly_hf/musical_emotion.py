@@ -52,6 +52,14 @@ def pitch_class_profile(pitch: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return np.bincount(np.asarray(pitch, np.int64) % 12, weights=np.asarray(weight, np.float64), minlength=12)
 
 
+def mode_scores(profiles: np.ndarray) -> np.ndarray:
+    """The ``mode_score`` of :func:`key_of` for each row of a (K, 12) pitch-class profile."""
+    std = profiles.std(1)
+    z = (profiles - profiles.mean(1, keepdims=True)) / np.where(std > 0, std, 1.0)[:, None]
+    r = z @ _KEY_PROFILES.T / 12.0
+    return np.where(std > 0, r[:, :12].max(1) - r[:, 12:].max(1), 0.0)
+
+
 def key_of(profile: np.ndarray) -> tuple[int, bool, float]:
     """(tonic, minor, mode_score) of a pitch-class profile."""
     if profile.std() == 0:

@@ -251,7 +251,7 @@ def test_mode_scores_match_musical_emotion_key_of():
     profiles = rng.integers(0, 20, size=(30, 12)).astype(float)
     profiles[0] = 0
     expected = [musical_emotion.key_of(p)[2] for p in profiles]
-    assert np.allclose(maestro.mode_scores(profiles), expected)
+    assert np.allclose(musical_emotion.mode_scores(profiles), expected)
     c_major = _notes(np.arange(0, 14, 0.5), 64, 0.4, pitch=np.tile([60, 64, 67, 72], 7))
     a_minor = _notes(np.arange(0, 14, 0.5), 64, 0.4, pitch=np.tile([57, 60, 64, 69, 71, 57, 60], 4))
     none = np.zeros(0, CONTROL_DTYPE)

@@ -12,6 +12,7 @@ import datasets
 
 from kelly_hf import groove, splits
 from kelly_hf.builder import KellyBuilder, KellyConfig
+from kelly_hf.inputs import Problem
 
 _CITATION = """\
 @inproceedings{gillick2019learning,
@@ -50,7 +51,7 @@ class Groove(KellyBuilder):
 
     def _generate_examples(self, takes):
         for item in groove.rows(takes, self.config.name):
-            if isinstance(item, groove.Problem):
+            if isinstance(item, Problem):
                 self._report(item)
             else:
                 yield item

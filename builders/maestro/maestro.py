@@ -11,6 +11,7 @@ import datasets
 
 from kelly_hf import maestro, splits
 from kelly_hf.builder import KellyBuilder, KellyConfig
+from kelly_hf.inputs import Problem
 
 _CITATION = """\
 @inproceedings{hawthorne2019enabling,
@@ -52,7 +53,7 @@ class Maestro(KellyBuilder):
 
     def _generate_examples(self, performances):
         for item in maestro.rows(performances, self.config.name):
-            if isinstance(item, maestro.Problem):
+            if isinstance(item, Problem):
                 self._report(item)
             else:
                 yield item

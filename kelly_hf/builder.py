@@ -130,5 +130,9 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
         """Record something worth reporting about rows that were written."""
         self._record("note", split, source, reason)
 
+    def report(self, problem) -> None:
+        """Record a problem object (``kind`` "skip" or "note", ``split``, ``source``, ``reason``)."""
+        (self.skip if problem.kind == "skip" else self.note)(problem.split, problem.source, problem.reason)
+
     def data_path(self, *parts: str) -> str:
         return os.path.join(self.config.data_dir, *parts)

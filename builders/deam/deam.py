@@ -47,16 +47,13 @@ class Deam(KellyBuilder):
     def _split_generators(self, dl_manager):
         by_split, problems = deam.catalog(self.config.data_dir, self.config.name)
         for p in problems:
-            self._report(p)
+            self.report(p)
         # songs is the one list in gen_kwargs, so num_proc shards it
         return [datasets.SplitGenerator(name=s, gen_kwargs={"songs": by_split[s]}) for s in splits.SPLITS]
 
     def _generate_examples(self, songs):
         for item in deam.rows(songs, self.config.name, self.config.data_dir):
             if isinstance(item, deam.Problem):
-                self._report(item)
+                self.report(item)
             else:
                 yield item
-
-    def _report(self, p):
-        (self.skip if p.kind == "skip" else self.note)(p.split, p.source, p.reason)

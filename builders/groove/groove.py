@@ -45,16 +45,13 @@ class Groove(KellyBuilder):
     def _split_generators(self, dl_manager):
         by_split, problems = groove.catalog(self.config.data_dir)
         for p in problems:
-            self._report(p)
+            self.report(p)
         # takes is the one list in gen_kwargs, so num_proc shards it
         return [datasets.SplitGenerator(name=s, gen_kwargs={"takes": by_split[s]}) for s in splits.SPLITS]
 
     def _generate_examples(self, takes):
         for item in groove.rows(takes, self.config.name):
             if isinstance(item, Problem):
-                self._report(item)
+                self.report(item)
             else:
                 yield item
-
-    def _report(self, p):
-        (self.skip if p.kind == "skip" else self.note)(p.split, p.source, p.reason)

@@ -10,6 +10,7 @@ process, so other load on the machine distorts it less).
   timing, so a lower bound for any mido-based reader.
 * read_notes: the full result (notes in seconds with channel/program/track,
   controls, tempo map), symusic path with the mido fallback.
+* read_pitched: pitched notes only (what Lakh needs), the lighter symusic check.
 
 Also printed for reference: symusic's bare parse (``Score.from_midi``, which
 does not give channels) and ``read_notes(parser="mido")`` (the fallback path).
@@ -27,7 +28,7 @@ from pathlib import Path
 import mido
 import symusic
 
-from kelly_hf.midi import read_notes
+from kelly_hf.midi import read_notes, read_pitched
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
@@ -56,6 +57,8 @@ def main() -> None:
     print(f"mido.MidiFile (parse only): {plain:8.1f} files/s  ({args.mido_parses} parses of {len(datas)} files)")
     print(f"read_notes:                 {ours:8.1f} files/s  ({args.parses} parses)")
     print(f"ratio read_notes / mido:    {ours / plain:8.1f}x")
+    pitched = files_per_second(read_pitched, datas, args.parses)
+    print(f"read_pitched:               {pitched:8.1f} files/s  ({pitched / plain:.1f}x mido)")
 
     bare = files_per_second(lambda d: symusic.Score.from_midi(d), datas, args.parses)
     fallback = files_per_second(lambda d: read_notes(d, parser="mido"), datas, args.mido_parses)

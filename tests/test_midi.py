@@ -13,7 +13,7 @@ import mido
 import numpy as np
 import pytest
 
-from kelly_hf.midi import CONTROL_DTYPE, NOTE_DTYPE, Midi, MidiError, read_notes
+from kelly_hf.midi import CONTROL_DTYPE, NOTE_DTYPE, Midi, MidiError, read_notes, read_pitched
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 ODD = FIXTURES / "odd_midi"
@@ -508,3 +508,70 @@ def test_random_damage_gives_notes_or_midierror():
             continue
         assert m.notes.dtype == NOTE_DTYPE and np.all(m.notes["end"] >= m.notes["start"])
         assert np.all(m.notes["start"] >= 0) and m.duration_s >= m.notes["end"].max(initial=0)
+
+
+# --------------------------------------------------------------------------- read_pitched == read_notes(...).pitched
+
+
+def _same_pitched(data_or_path, **kwargs):
+    """read_pitched gives exactly read_notes' pitched notes (as a multiset: its order is free), or the same error."""
+    try:
+        m = read_notes(data_or_path, **kwargs)
+    except MidiError as e:
+        with pytest.raises(MidiError) as info:
+            read_pitched(data_or_path, **kwargs)
+        assert info.value.reason == e.reason
+        return None
+    p, want = read_pitched(data_or_path, **kwargs), m.pitched
+    got = np.sort(np.rec.fromarrays([p.start, p.end, p.pitch, p.velocity]), order=["f0", "f1", "f2", "f3"])
+    ref = np.sort(np.rec.fromarrays([want["start"], want["end"], want["pitch"], want["velocity"]]),
+                  order=["f0", "f1", "f2", "f3"])
+    assert got.tobytes() == ref.tobytes()  # bit for bit: the same ticks through the same tempo map
+    assert (p.num_tracks, p.duration_s, p.tempo_bpm, p.errors) == (m.num_tracks, m.duration_s, m.tempo_bpm, m.errors)
+    assert p.pitch.dtype == np.uint8 and p.start.dtype == np.float64
+    return p, m
+
+
+@pytest.mark.parametrize("path", ALL_MIDI, ids=lambda p: p.relative_to(FIXTURES).as_posix())
+def test_read_pitched_equals_read_notes_on_every_fixture(path):
+    result = _same_pitched(path)
+    _same_pitched(path, parser="mido")
+    if result and ODD not in path.parents:
+        assert result[0].parser == "symusic"  # real files take the fast path
+
+
+def test_read_pitched_fast_path_semantics():
+    # unterminated notes end at their own track's end; a note starting at End-of-Track has length 0
+    data = smf(
+        [Meta("set_tempo", tempo=500_000, time=0), Meta("end_of_track", time=1920)],
+        [M("note_on", note=60, velocity=80, time=0), M("note_on", note=36, velocity=90, channel=9, time=0),
+         M("note_on", note=64, velocity=80, time=0), M("note_off", note=64, time=240),
+         M("note_on", note=67, velocity=80, time=720), Meta("end_of_track", time=0)],
+    )
+    p, _ = _same_pitched(data)
+    assert p.parser == "symusic" and sorted(zip(p.pitch.tolist(), p.end.tolist())) == [(60, 1.0), (64, 0.25), (67, 1.0)]
+    # two notes of one key left sounding, format 2, delta times past the fast check: read_notes' own paths
+    two = smf([M("note_on", note=60, velocity=80, time=0), M("note_on", note=60, velocity=70, time=240),
+               Meta("end_of_track", time=720)])
+    assert _same_pitched(two)[0].parser == "mido"
+    fmt2 = (ODD / "nfroidure" / "sounds" / "MIDIOkFormat2.mid").read_bytes()
+    assert _same_pitched(fmt2)[0].parser == "symusic"
+    big = b"\xff\xff\xff\x7f"
+    body = NOTE[:4] + (big + b"\xff\x01\x00") * 3 + b"\x00\x80\x3c\x00" + EOT
+    assert _same_pitched(_chunked(b"MThd" + struct.pack(">IHHH", 6, 1, 1, 96), body))[0].parser == "symusic"
+
+
+def test_read_pitched_equals_read_notes_on_damaged_files():
+    rng = random.Random(11)
+    sources = [p.read_bytes() for p in (ODD / "nfroidure" / "sounds").glob("MIDIOk*.mid")]
+    sources += [p.read_bytes() for p in GROOVE[:2]]
+    sources.append((ODD / "jazz-soft" / "midi" / "test-karaoke-kar.mid").read_bytes())
+    for _ in range(200):
+        data = bytearray(rng.choice(sources))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(data))
+            if rng.random() < 0.7:
+                data[at] = rng.randrange(256)
+            else:
+                del data[at : at + rng.randint(1, 3)]
+        _same_pitched(bytes(data))

@@ -20,8 +20,6 @@ from kelly_hf.cli import main as cli
 from kelly_hf.midi import Pitched, read_notes, read_pitched
 from kelly_hf.synthetic import lakh as synthetic_lakh
 
-datasets.disable_progress_bars()
-
 
 def _build(data_dir, tmp_path, config=None, cache="cache", num_proc=None, **kwargs):
     builder = loading.load_builder("lakh", config, data_dir=str(data_dir), cache_dir=str(tmp_path / cache), **kwargs)

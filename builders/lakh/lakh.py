@@ -64,7 +64,7 @@ class Lakh(KellyBuilder):
         plan = lakh.plan(c.data_dir, c.name, max_files=c.max_files, subsets=c.subsets,
                          archive_passes=c.archive_passes)
         for p in plan.problems:
-            self._report(p)
+            self.report(p)
         # shards is the one list in gen_kwargs: num_proc, DataLoader workers and ranks divide it
         return [datasets.SplitGenerator(name=s, gen_kwargs={"shards": plan.shards[s], "split": s,
                                                             "context": plan.context}) for s in splits.SPLITS]
@@ -72,9 +72,6 @@ class Lakh(KellyBuilder):
     def _generate_examples(self, shards, split, context):
         for item in lakh.rows(shards, split, context):
             if isinstance(item, lakh.Problem):
-                self._report(item)
+                self.report(item)
             else:
                 yield item
-
-    def _report(self, p):
-        (self.skip if p.kind == "skip" else self.note)(p.split, p.source, p.reason)

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -97,8 +98,9 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
         # for it and would refuse, so an empty split is an empty Dataset.
         info = (self.info.splits or {}).get(str(split))
         if info is not None and info.num_examples == 0:
-            empty = {name: [] for name in self.info.features}
-            return datasets.Dataset.from_dict(empty, features=self.info.features, info=self.info.copy(), split=split)
+            table = self.info.features.arrow_schema.empty_table()
+            return datasets.Dataset(table, info=self.info.copy(), split=split,
+                                    fingerprint=self._get_dataset_fingerprint(split))
         return super()._as_dataset(split, in_memory)
 
     # -- skip records ---------------------------------------------------------
@@ -107,6 +109,7 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
         # Only a prepared build records skips to disk; self._output_dir is the
         # temporary ".incomplete" directory here, renamed only on success.
         self._skip_dir = os.path.join(self._output_dir, SKIP_DIR)
+        shutil.rmtree(self._skip_dir, ignore_errors=True)  # a killed build's leftovers in a reused .incomplete
         os.makedirs(self._skip_dir, exist_ok=True)
         try:
             return super()._download_and_prepare(dl_manager, verification_mode, **kwargs)
@@ -119,7 +122,7 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
             logger.warning("%s %s: %s", "skipped" if kind == "skip" else "note:", source, reason)
             return
         with open(os.path.join(self._skip_dir, f"records-{os.getpid()}.jsonl"), "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            f.write(json.dumps(record) + "\n")  # ASCII escapes: file names need not be UTF-8
 
     def skip(self, split: str, source: str, reason: str) -> None:
         """Record that ``source`` gave no row, and why (``split="*"`` when the

@@ -74,6 +74,10 @@ def _item(obj, where: str, key: str, default_tonality: str = "") -> Progression:
         raise ProgressionError(f"{where}: 'chords' must be a list of chord symbols")
     symbols = tuple(str(s) for s in symbols)
     name = str(obj.get("name", obj.get("title", obj.get("id", ""))) or "")
+    try:
+        (name + "".join(symbols)).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProgressionError(f"{where}: name or chords are not valid Unicode (a lone surrogate)") from None
     labels = obj.get("emotion") if isinstance(obj.get("emotion"), dict) else obj
     v, a = labels.get("valence"), labels.get("arousal")
     if (v is None) != (a is None):
@@ -81,8 +85,8 @@ def _item(obj, where: str, key: str, default_tonality: str = "") -> Progression:
     if v is not None:
         try:
             v, a = emotion.validate(float(v), float(a), f"{where}{f' ({name})' if name else ''}")
-        except (TypeError, ValueError) as exc:
-            raise ProgressionError(str(exc)) from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ProgressionError(str(exc) if where in str(exc) else f"{where}: emotion label unusable: {exc}") from None
     tonality = str(obj.get("key", default_tonality) or "")
     return Progression(name or _content_id(symbols), key, name, symbols, tonality, v, a)
 

@@ -17,7 +17,7 @@ FRACTIONS = (0.8, 0.1, 0.1)
 
 def hash_fraction(example_id: str) -> float:
     """Map an id to a stable number in [0, 1)."""
-    digest = hashlib.sha1(example_id.encode("utf-8")).digest()
+    digest = hashlib.sha1(example_id.encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64
 
 

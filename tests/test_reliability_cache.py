@@ -200,12 +200,7 @@ def test_changed_feature_code_changes_the_cache_key(tmp_path, monkeypatch):
         builder_module.code_hash.cache_clear()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="B3: KellyBuilder._as_dataset returns an empty split as Dataset.from_dict(...) without a "
-                          "fingerprint, so datasets hashes the in-memory object: for lakh the empty split's "
-                          "fingerprint differs between the call that builds and later loads of the same cache (the "
-                          "non-empty splits' come from the cache path and are stable)")
-def test_known_bug_b3_empty_split_fingerprint_differs_after_reload(tmp_path):
+def test_fixed_b3_empty_split_fingerprint_differs_after_reload(tmp_path):
     name = "lakh"
     if name not in BUILDERS:
         pytest.skip("lakh not installed")

@@ -209,20 +209,14 @@ def _latin1_copy(name: str, root: Path, suffixes: tuple[str, ...]) -> str:
     return data_dir
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError,
-                   reason="B2: KellyBuilder._record writes json.dumps(ensure_ascii=False) to a UTF-8 file, so a "
-                          "skip record naming a file whose name is not UTF-8 (surrogate escapes) crashes the build")
-def test_known_bug_b2_skip_record_for_a_non_utf8_file_name(tmp_path):
+def test_fixed_b2_skip_record_for_a_non_utf8_file_name(tmp_path):
     import kelly_hf
 
     data_dir = _latin1_copy("groove", tmp_path / "data", (".mid", ".midi"))   # -> "not in info.csv" skip record
     kelly_hf.load_dataset("groove", data_dir=data_dir, cache_dir=str(tmp_path / "cache"))
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError,
-                   reason="S1: splits.hash_fraction does example_id.encode('utf-8'), so an id taken from a file "
-                          "name that is not UTF-8 (DEAM song id from the audio file name) crashes the build")
-def test_known_bug_s1_hash_split_of_a_non_utf8_id(tmp_path):
+def test_fixed_s1_hash_split_of_a_non_utf8_id(tmp_path):
     import kelly_hf
 
     data_dir = _latin1_copy("deam", tmp_path / "data", (".wav", ".mp3", ".flac", ".ogg"))

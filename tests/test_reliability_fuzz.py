@@ -383,42 +383,35 @@ def _harmony_build(tmp_path, bad_name: str, bad: bytes):
     assert any(r["kind"] == "skip" and r["source"].startswith(bad_name) for r in loading.skip_records(builder))
 
 
-@known_bug(GEN_ERROR, "H1: harmony.read_jsonl lets UnicodeDecodeError out (non-UTF-8 JSONL)")
 @pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
-def test_known_bug_h1_jsonl_not_utf8(tmp_path, encoding):
+def test_fixed_h1_jsonl_not_utf8(tmp_path, encoding):
     _harmony_build(tmp_path, "bad.jsonl", '{"name": "café", "chords": ["C", "G"]}\n'.encode(encoding))
 
 
-@known_bug(GEN_ERROR, "H2: harmony._item lets OverflowError out (valence 1e400 written as an integer)")
-def test_known_bug_h2_huge_integer_label(tmp_path):
+def test_fixed_h2_huge_integer_label(tmp_path):
     _harmony_build(tmp_path, "bad.json", b'[{"chords": ["C", "G"], "valence": 1' + b"0" * 400 + b', "arousal": 0.5}]')
 
 
-@known_bug(GEN_ERROR, "H3: harmony.read_json lets RecursionError out (deeply nested JSON)")
-def test_known_bug_h3_deep_json(tmp_path):
+def test_fixed_h3_deep_json(tmp_path):
     _harmony_build(tmp_path, "bad.json", b"[" * 100_000 + b"]" * 100_000)
 
 
-@known_bug(GEN_ERROR, "H4: harmony.read_jams_data lets AttributeError/KeyError/TypeError out")
 @pytest.mark.parametrize("doc", [
     b'{"annotations": [1], "file_metadata": {}}',
     b'{"annotations": [{"namespace": "chord", "data": [{"value": "C"}]}], "file_metadata": {}}',
     b'{"annotations": [{"namespace": "chord", "data": 5}], "file_metadata": {}}',
     b'{"annotations": [{"namespace": "chord", "data": [{"time": 0, "value": "C"}]}], "file_metadata": 5}',
 ], ids=["annotation-not-object", "observation-without-time", "data-not-list", "metadata-not-object"])
-def test_known_bug_h4_malformed_jams(tmp_path, doc):
+def test_fixed_h4_malformed_jams(tmp_path, doc):
     _harmony_build(tmp_path, "bad.jams", doc)
 
 
-@known_bug(GEN_ERROR, "H5: harmony.read_json lets ValueError out (a JSON integer of more than 4300 digits)")
 @pytest.mark.parametrize("bad_name", ["bad.json", "bad.jsonl"])
-def test_known_bug_h5_json_integer_over_4300_digits(tmp_path, bad_name):
+def test_fixed_h5_json_integer_over_4300_digits(tmp_path, bad_name):
     _harmony_build(tmp_path, bad_name, b'{"name": "x", "chords": ["C", "G"], "n": ' + b"1" * 5000 + b"}\n")
 
 
-@known_bug(GEN_ERROR, "S1: splits.hash_fraction lets UnicodeEncodeError out (a progression name with a lone "
-                      "surrogate, valid JSON: \"\\ud800\")")
-def test_known_bug_s1_lone_surrogate_in_a_name(tmp_path):
+def test_fixed_s1_lone_surrogate_in_a_name(tmp_path):
     _harmony_build(tmp_path, "bad.json", b'[{"name": "\\ud800", "chords": ["C", "G"]}]')
 
 

@@ -191,11 +191,6 @@ def _files(cache_dir: str) -> list[str]:
     return sorted(out)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="B1: datasets reuses a leftover <dir>.incomplete (os.makedirs(exist_ok=True)) and "
-                          "KellyBuilder does not clear it, so the killed build's skipped/records-<pid>.jsonl is "
-                          "promoted into the finished cache (builder.py's docstring says an interrupted build "
-                          "leaves none behind); skip_records() deduplicates, so the reported records still match")
 def test_killed_build_leaves_nothing_in_the_finished_cache(corpus, tmp_path):
     root, data_dir, reference = corpus
     cache = tmp_path / "cache"

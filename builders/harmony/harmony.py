@@ -76,5 +76,8 @@ class Harmony(KellyBuilder):
                         self.note(split, item.key, f"unknown chord symbols mapped to OTHER: {len(unknown)} "
                                                    f"({', '.join(sorted(set(unknown))[:10])})")
                     yield item.key, harmony.example(item, ids)
-            except (harmony.ProgressionError, OSError) as exc:
+            except harmony.ProgressionError as exc:
                 self.skip("*", rel, str(exc))
+            except (OSError, ValueError, RecursionError, KeyError, TypeError, AttributeError) as exc:
+                # a file no reader can make sense of (bad encoding, nesting, JAMS structure)
+                self.skip("*", rel, f"unreadable file: {type(exc).__name__}: {exc}"[:500])

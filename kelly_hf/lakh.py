@@ -75,7 +75,7 @@ import numpy as np
 
 from kelly_hf import emotion, musical_emotion, splits
 from kelly_hf.builder import DataDirError
-from kelly_hf.inputs import InputError, Source, _read_tar_member, archive_members, is_archive, read_all
+from kelly_hf.inputs import InputError, Problem, Source, _read_tar_member, archive_members, is_archive, read_all
 from kelly_hf.midi import MidiError, Pitched, read_pitched
 
 LAYOUTS = ("lmd_full", "lmd_matched", "lmd_aligned", "clean_midi", "seed")
@@ -94,16 +94,6 @@ _ANCHORS = {"lmd_full": "lmd_full", "lmd_matched": "lmd_matched", "lmd_aligned":
 _MD5 = re.compile(r"[0-9a-f]{32}")
 _MSD = re.compile(r"TR[A-Z0-9]{16}")
 _HEX = "0123456789abcdef"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A skip (no row) or note (row written, worth reporting); ``split`` "*" = belongs to no split."""
-
-    kind: str
-    split: str
-    source: str
-    reason: str
 
 
 # -- layouts and ids ------------------------------------------------------------

@@ -207,7 +207,9 @@ def child(builder: str, config: str | None, data_dir: str, cache_dir: str) -> di
     wall, cpu = time.time() - t0, time.process_time() - c0
     b = loading.load_builder(builder, config, data_dir=data_dir, cache_dir=cache_dir)
     skips = loading.summarize(loading.skip_records(b))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so under a large
+    # parent (a pytest-xdist worker) ru_maxrss reports the parent's peak, not this build's.
+    peak = _status_kb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # RSS at 25 / 50 / 75 / 100 % of the build time: flat or growing?
     quart = []
     for q in (0.25, 0.5, 0.75, 1.0):
@@ -218,6 +220,14 @@ def child(builder: str, config: str | None, data_dir: str, cache_dir: str) -> di
             "input_mb": round(size / 2**20, 1), "baseline_mb": round(baseline / 1024, 1),
             "peak_mb": round(peak / 1024, 1), "growth_mb": round((peak - baseline) / 1024, 1),
             "peak_by_quarter_mb": quart, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
 
 
 def measure(builder: str, config: str | None, data_dir: Path, timeout: float = 7200) -> dict:

@@ -58,6 +58,14 @@ def build(name: str, data_dir: str, cache_dir: str, config: str | None = None, n
             "seconds": seconds}
 
 
+def _peak_kb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("name")
@@ -73,7 +81,9 @@ def main(argv=None) -> int:
     datasets.disable_progress_bars()
     extra = {"hash": args.hash} if args.hash else {}
     result = build(args.name, args.data_dir, args.cache_dir, args.config, args.num_proc, **extra)
-    result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so under a large
+    # parent (a pytest-xdist worker) it reports the parent's peak instead of this build's.
+    result["maxrss_kb"] = _peak_kb()
     result["env"] = {k: os.environ.get(k) for k in ("TZ", "LANG", "LC_ALL", "PYTHONUTF8")}
     result["encoding"] = {"fs": sys.getfilesystemencoding(), "preferred": __import__("locale").getpreferredencoding()}
     print(json.dumps(result, sort_keys=True))

@@ -107,9 +107,13 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
 
     def _download_and_prepare(self, dl_manager, verification_mode, **kwargs):
         # Only a prepared build records skips to disk; self._output_dir is the
-        # temporary ".incomplete" directory here, renamed only on success.
+        # temporary ".incomplete" directory here, renamed only on success. datasets
+        # reuses a killed build's ".incomplete" as it is, so empty it first: its
+        # partial shards and skip records must not reach the finished cache.
+        if self._output_dir.endswith(".incomplete") and os.path.isdir(self._output_dir):
+            shutil.rmtree(self._output_dir)
+            os.makedirs(self._output_dir)
         self._skip_dir = os.path.join(self._output_dir, SKIP_DIR)
-        shutil.rmtree(self._skip_dir, ignore_errors=True)  # a killed build's leftovers in a reused .incomplete
         os.makedirs(self._skip_dir, exist_ok=True)
         try:
             return super()._download_and_prepare(dl_manager, verification_mode, **kwargs)

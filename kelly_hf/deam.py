@@ -142,6 +142,7 @@ class Inputs:
     root: str
     audio: list[Source] = field(default_factory=list)
     csvs: list[Source] = field(default_factory=list)
+    problems: list = field(default_factory=list)   # archives that cannot be read
 
 
 # -- finding ------------------------------------------------------------------------
@@ -149,8 +150,8 @@ class Inputs:
 
 def find_inputs(root: str) -> Inputs:
     """Every audio file and CSV under ``root`` (and inside archives there), in one walk."""
-    found = find_files(root, AUDIO_SUFFIXES + (".csv",))
     inputs = Inputs(root)
+    found = find_files(root, AUDIO_SUFFIXES + (".csv",), unreadable=inputs.problems)
     for s in sorted(found, key=_preference):
         (inputs.csvs if s.name.lower().endswith(".csv") else inputs.audio).append(s)
     return inputs
@@ -202,15 +203,22 @@ def _read_csv(source: Source, root: str) -> tuple[list[str], Iterator[tuple[int,
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")   # every byte is a character: never fails
+    where = display(source, root)
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise AnnotationFileError(f"{where} line {reader.line_num}: not a readable CSV ({exc})") from None
     if header is None:
-        raise AnnotationFileError(f"{display(source, root)}: empty file, expected a CSV header")
+        raise AnnotationFileError(f"{where}: empty file, expected a CSV header")
 
     def rows():
-        for cells in reader:
-            if any(c.strip() for c in cells):
-                yield reader.line_num, cells
+        try:
+            for cells in reader:
+                if any(c.strip() for c in cells):
+                    yield reader.line_num, cells
+        except csv.Error as exc:   # e.g. an unterminated quote: a cell over the csv module's size limit
+            raise AnnotationFileError(f"{where} line {reader.line_num}: not a readable CSV ({exc})") from None
     return [_norm(h) for h in header], rows()
 
 
@@ -456,8 +464,11 @@ def _sibling(inputs: Inputs, source: Source, name: str) -> Source | None:
 
 
 def sort_key(song_id: str):
-    """Numeric ids in numeric order, then the others."""
-    return (0, int(song_id), "") if song_id.isdigit() else (1, 0, song_id)
+    """Numeric ids (ASCII digits) in numeric order - by length, then as text, which is the
+    same without int() and its 4,300-digit limit - then the others."""
+    numeric = song_id.isascii() and song_id.isdigit()
+    digits = song_id.lstrip("0") or "0"
+    return (0, len(digits), digits, song_id) if numeric else (1, 0, song_id, song_id)
 
 
 def pair(inputs: Inputs, labels: dict, rejected: dict[str, str], what: str) -> tuple[list[Song], list[Problem]]:
@@ -512,7 +523,8 @@ def catalog(root: str, config: str) -> tuple[dict[str, list[Song]], list[Problem
     by_split = {s: [] for s in splits.SPLITS}
     for song in songs:
         by_split[_split_of(song.song_id)].append(song)
-    return by_split, problems + more
+    unreadable = [Problem(p.kind, p.split, p.source, p.reason) for p in inputs.problems]
+    return by_split, unreadable + problems + more
 
 
 # -- rows ---------------------------------------------------------------------------
@@ -606,9 +618,12 @@ def rows(songs: list[Song], config: str, root: str) -> Iterator[tuple[str, dict]
             reason = "zero-length audio" if "zero-length" in str(exc) else "unreadable audio"
             yield Problem("skip", split, where, f"{reason}: {exc}")
             continue
+        finally:
+            del data   # while the next file is read, hold no copy of this one
         if config == "frames":
             result, notes = frames_row(song, y, sr, where)
             yield from notes
         else:
             result = song_row(song, y, sr, where)
+        del y      # nor its decoded signal (a 10-minute song is ~100 MB)
         yield result if isinstance(result, Problem) else (song.song_id, result)

@@ -91,9 +91,10 @@ import numpy as np
 
 from kelly_hf import emotion, splits
 from kelly_hf.builder import DataDirError
-from kelly_hf.inputs import InputError, Problem, Source, clean_path, display, find_files, governing, place, read_all
+from kelly_hf.inputs import (InputError, Problem, Source, clean_path, display, find_files, governing, place, read_all,
+                             unreadable_note)
 from kelly_hf.midi import MidiError, read_notes
-from kelly_hf.windows import window_mean, window_pairs, window_std
+from kelly_hf.windows import MAX_WINDOWS, occupied, window_mean, window_pairs, window_std
 
 PRIMARY_STYLES = ("afrobeat", "afrocuban", "blues", "country", "dance", "funk", "gospel", "highlife", "hiphop",
                   "jazz", "latin", "middleeastern", "neworleans", "pop", "punk", "reggae", "rock", "soul")
@@ -287,12 +288,13 @@ def _seed_take(rel: str, s: Source, root: str) -> Take:
 
 def catalog(root: str) -> tuple[dict[str, list[Take]], list[Problem]]:
     """``({split: takes}, problems)``; raises DataDirError / InfoError."""
-    found = find_files(root, MIDI_SUFFIXES + (".csv", ".json"))
+    problems: list[Problem] = []
+    found = find_files(root, MIDI_SUFFIXES + (".csv", ".json"), unreadable=problems)
     midis = [s for s in found if s.name.lower().endswith(MIDI_SUFFIXES)]
     if not midis:
         raise DataDirError(f"groove: no MIDI files under {root}; looked for (recursively, also inside "
-                           f".zip/.tar archives) {LOOKED_FOR}")
-    infos, problems = {}, []
+                           f".zip/.tar archives) {LOOKED_FOR}" + unreadable_note(problems))
+    infos = {}
     # on disk before archives: decides which copy of a take is used
     for s in sorted((s for s in found if s.name.lower() == "info.csv"), key=lambda s: (s.member is not None, s)):
         container, path = place(s, root)
@@ -459,20 +461,30 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
         yield Problem("skip", t.split, t.where, "no notes: the file holds no drum hit")
         return
     bpm = float(midi.tempo_bpm)
-    sig = meter(t.time_signature) or tuple(midi.time_signature)
-    step, bar = 60.0 / bpm / 4.0, bar_seconds(bpm, *sig)
+    midi_sig = "{}-{}".format(*midi.time_signature)
+    sig = meter(t.time_signature) or meter(midi_sig)
+    step = 60.0 / bpm / 4.0
     length = float(notes["end"].max())
     start = notes["start"]
     bars = CONFIG_BARS[config]
     if bars is None:
         starts, ends, first_bar = np.array([0.0]), np.array([length]), np.array([0])
+    elif sig is None:   # e.g. numerator 0 in the MIDI: a bar of 0 s
+        yield Problem("skip", t.split, t.where, f"no usable time signature to cut bars: the MIDI's is {midi_sig}")
+        return
     else:
+        bar = bar_seconds(bpm, *sig)
         n_bars = math.floor(length / bar + 0.5)
         if n_bars < bars:
             yield Problem("skip", t.split, t.where, f"shorter than {bars} bars: {length:.2f} s is {length / bar:.2f} "
                                                     f"bars of {bar:.3f} s")
             return
-        first_bar = np.arange(n_bars - bars + 1)
+        if n_bars - bars + 1 > MAX_WINDOWS:
+            yield Problem("skip", t.split, t.where, f"time span too long: notes until {length:.4g} s would be "
+                                                    f"{n_bars - bars + 1} windows of {bars} bars")
+            return
+        # only the windows that can hold an onset: the cost follows the notes, not the time span
+        first_bar = occupied(start, bar, bars * bar, n_bars - bars + 1)
         starts, ends = first_bar * bar, (first_bar + bars) * bar
         tail = int((start >= n_bars * bar).sum())
         if tail:
@@ -481,9 +493,10 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
     groove, count = groove_vectors(start, notes["velocity"], notes["pitch"].astype(np.int64), step, starts, ends,
                                    close_last=bars is None)
     keep = count > 0
-    if not keep.all():
-        yield Problem("note", t.split, t.where, f"empty windows dropped: {int((~keep).sum())} of {len(keep)} "
-                                                f"windows hold no onset")
+    n_windows = 1 if bars is None else n_bars - bars + 1
+    if int(keep.sum()) < n_windows:
+        yield Problem("note", t.split, t.where, f"empty windows dropped: {n_windows - int(keep.sum())} of "
+                                                f"{n_windows} windows hold no onset")
     span = np.maximum(ends - starts, 1e-9)
     primary, secondary = style_parts(t.style)
     if t.label is not None:
@@ -493,7 +506,7 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
         source = "estimated"
         if t.labels_given:
             yield Problem("note", t.split, t.where, "no emotion label: the emotion is estimated")
-    ts = t.time_signature if t.time_signature is not None else f"{sig[0]}-{sig[1]}"
+    ts = t.time_signature if t.time_signature is not None else (f"{sig[0]}-{sig[1]}" if sig else midi_sig)
     base = {"id": t.id, "drummer": t.drummer, "session": t.session, "style": t.style,
             "style_primary": primary if primary in PRIMARY_STYLES else None, "style_secondary": secondary,
             "bpm": t.bpm if t.bpm is not None else int(round(bpm)),

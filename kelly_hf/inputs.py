@@ -106,10 +106,13 @@ def archive_members(path: str, suffixes: tuple[str, ...]) -> list[Source]:
     return sorted(Source(path, n) for n in names if _matches(n, suffixes))
 
 
-def find_files(root: str, suffixes: Iterable[str], *, archives: bool = True) -> list[Source]:
+def find_files(root: str, suffixes: Iterable[str], *, archives: bool = True,
+               unreadable: list | None = None) -> list[Source]:
     """All files under ``root`` (recursively) ending with ``suffixes``, plus matching
     members of archives found there when ``archives``; sorted, so the order never
-    depends on the file system."""
+    depends on the file system. An archive that cannot be read is appended to
+    ``unreadable`` as a skip :class:`Problem` (one bad file never stops a build);
+    without that list it raises :class:`InputError`."""
     suffixes = tuple(s.lower() for s in suffixes)
     found: list[Source] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -119,8 +122,20 @@ def find_files(root: str, suffixes: Iterable[str], *, archives: bool = True) -> 
             if _matches(fn, suffixes):
                 found.append(Source(full))
             elif archives and is_archive(fn):
-                found.extend(archive_members(full, suffixes))
+                try:
+                    found.extend(archive_members(full, suffixes))
+                except InputError as exc:
+                    if unreadable is None:
+                        raise
+                    unreadable.append(Problem("skip", "*", display(Source(full), root), f"unreadable archive: {exc}"))
     return sorted(found)
+
+
+def unreadable_note(unreadable: list) -> str:
+    """For a "found nothing" error: the archives that could not be read, if any."""
+    if not unreadable:
+        return ""
+    return f"; {len(unreadable)} archive(s) could not be read: " + "; ".join(p.reason for p in unreadable[:3])
 
 
 def read_all(sources: Iterable[Source]) -> Iterator[tuple[Source, bytes | Exception]]:

@@ -103,9 +103,10 @@ import numpy as np
 
 from kelly_hf import emotion, musical_emotion, splits
 from kelly_hf.builder import DataDirError
-from kelly_hf.inputs import InputError, Problem, Source, clean_path, display, find_files, governing, place, read_all
+from kelly_hf.inputs import (InputError, Problem, Source, clean_path, display, find_files, governing, place, read_all,
+                             unreadable_note)
 from kelly_hf.midi import MidiError, read_notes
-from kelly_hf.windows import onsets, window_mean, window_pairs, window_quantile, window_std
+from kelly_hf.windows import MAX_WINDOWS, occupied, onsets, window_mean, window_pairs, window_quantile, window_std
 
 WINDOW_S = 15.0
 HOP_S = 7.5
@@ -246,12 +247,14 @@ def _load_metadata(sources: list[Source], root: str) -> tuple[list[_Metadata], l
 
 def catalog(root: str) -> tuple[dict[str, list[Performance]], list[Problem]]:
     """``({split: performances}, problems)``; raises DataDirError / MetadataError."""
-    found = find_files(root, MIDI_SUFFIXES + (".json", ".csv"))
+    unreadable: list[Problem] = []
+    found = find_files(root, MIDI_SUFFIXES + (".json", ".csv"), unreadable=unreadable)
     midis = [s for s in found if s.name.lower().endswith(MIDI_SUFFIXES)]
     if not midis:
         raise DataDirError(f"maestro: no MIDI files under {root}; looked for (recursively, also inside "
-                           f".zip/.tar archives) {LOOKED_FOR}")
+                           f".zip/.tar archives) {LOOKED_FOR}" + unreadable_note(unreadable))
     metadata, problems = _load_metadata([s for s in found if METADATA_NAME.fullmatch(s.name)], root)
+    problems = unreadable + problems
     by_folder = {m.folder: m for m in metadata}
     governed: dict[tuple[str, str], dict[str, Source]] = {m.folder: {} for m in metadata}
     seed: list[tuple[str, Source]] = []
@@ -308,12 +311,20 @@ def catalog(root: str) -> tuple[dict[str, list[Performance]], list[Problem]]:
 # -- features -----------------------------------------------------------------------
 
 
-def windows(length: float, config: str) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, ends) of the config's windows over a performance of ``length`` seconds."""
+def window_count(length: float, config: str) -> int:
+    """How many windows the config cuts a performance of ``length`` seconds into."""
+    if config == "piece" or length <= WINDOW_S:
+        return 1
+    return 1 + math.ceil((length - WINDOW_S) / HOP_S - 1e-9)
+
+
+def windows(length: float, config: str, index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the config's windows ``index`` (all of them by default) over a
+    performance of ``length`` seconds."""
     if config == "piece" or length <= WINDOW_S:
         return np.array([0.0]), np.array([max(length, 0.0)])
-    n = 1 + math.ceil((length - WINDOW_S) / HOP_S - 1e-9)
-    starts = np.minimum(np.arange(n) * HOP_S, length - WINDOW_S)
+    index = np.arange(window_count(length, config)) if index is None else index
+    starts = np.minimum(index * HOP_S, length - WINDOW_S)
     return starts, starts + WINDOW_S
 
 
@@ -470,18 +481,24 @@ def performance_rows(p: Performance, data: bytes, config: str) -> Iterator[tuple
         yield Problem("skip", p.split, p.where, "no notes: the file holds no pitched note")
         return
     length = float(notes["end"].max())
-    starts, ends = windows(length, config)
+    n = window_count(length, config)
+    if n > MAX_WINDOWS:
+        yield Problem("skip", p.split, p.where, f"time span too long: notes until {length:.4g} s would be {n} windows")
+        return
+    # only the windows that can hold an onset (the last one is aligned to the end: always a candidate)
+    index = np.union1d(occupied(notes["start"], HOP_S, WINDOW_S, n), [n - 1])
+    starts, ends = windows(length, config, index)
     found = analyse(notes, midi.controls, starts, ends)
     keep = found["num_notes"] > 0
-    if not keep.all():
-        yield Problem("note", p.split, p.where, f"empty windows dropped: {int((~keep).sum())} of {len(keep)} "
+    if int(keep.sum()) < n:
+        yield Problem("note", p.split, p.where, f"empty windows dropped: {n - int(keep.sum())} of {n} "
                                                 f"windows hold no note onset")
     base = {"midi_filename": p.midi_filename, "composer": p.composer, "title": p.title, "year": p.year,
             "split": p.split, "duration": p.duration if p.duration is not None else length,
             "emotion_source": "estimated"}
     for i in np.flatnonzero(keep):
         v, a = float(found["valence"][i]), float(found["arousal"][i])
-        key = p.midi_filename if config == "piece" else f"{p.midi_filename}#{i:04d}"
+        key = p.midi_filename if config == "piece" else f"{p.midi_filename}#{int(index[i]):04d}"
         yield key, {**base, "segment_start": float(starts[i]), "segment_end": float(ends[i]),
                     "num_notes": int(found["num_notes"][i]), "context": emotion.encode(v, a)[:CONTEXT_DIM],
                     "expression": found["expression"][i].astype(np.float32), "valence": v, "arousal": a}

@@ -524,19 +524,22 @@ def _peek_vlq(data: bytes, pos: int) -> tuple[int, int]:
 def _max_ticks(data: bytes) -> int:
     """An upper bound on the ticks the delta times in ``data`` can add up to.
 
-    A delta of n bytes ends at a byte < 0x80 right after n-1 bytes >= 0x80 and is
-    below 2**(7n) (a 4-byte one below ((first byte & 0x7F) + 1) * 2**21), so
-    counting those byte patterns bounds the sum without parsing.
+    A delta time is 1 to 4 bytes: bytes >= 0x80, then one < 0x80 that ends it. Each
+    byte < 0x80 ends at most one delta, worth at most the variable-length number
+    read from the (up to 3) bytes >= 0x80 right before it and itself; the sum of
+    those numbers over every byte < 0x80 bounds the sum of the deltas without
+    parsing. (A status byte before a data byte reads as a 2-byte number of a few
+    thousand ticks, so ordinary files stay far below symusic's 32-bit limit.)
     """
     a = np.frombuffer(data, np.uint8)
-    high = a >= 0x80
-    run1 = high[:-1] > high[1:]  # a byte >= 0x80, then one < 0x80
-    run2 = run1[1:] & high[:-2]
-    run3 = run2[1:] & high[:-3]
-    bound = 128 * len(a) + (np.count_nonzero(run1) << 14) + (np.count_nonzero(run2) << 21)
-    if run3.any():
-        bound += int(((a[:-3][run3] & 0x7F).astype(np.int64) + 1).sum()) << 21
-    return bound
+    value = (a & 0x7F).astype(np.int64)
+    low = a < 0x80
+    total = int(value[low].sum())
+    run = low                    # run[i]: byte i + k < 0x80 and bytes i .. i + k - 1 all >= 0x80
+    for k in (1, 2, 3):
+        run = run[1:] & ~low[: max(len(run) - 1, 0)]
+        total += int(value[: len(run)][run].sum()) << (7 * k)
+    return total
 
 
 def _read_symusic(smf: _Smf) -> _Ticks:
@@ -663,7 +666,8 @@ def _pitched_symusic(smf: _Smf) -> Pitched:
         raise _Unverified("format 2 or no symusic")
     tracks = smf.tracks
     whole = b"".join(tracks)
-    if _max_ticks(whole) >= _TICK_LIMIT - _FAR:  # symusic's 32-bit ticks cannot wrap
+    # symusic's 32-bit ticks cannot wrap: every track's ticks start at 0, so each track is bounded
+    if _max_ticks(whole) >= _TICK_LIMIT - _FAR and any(_max_ticks(b) >= _TICK_LIMIT - _FAR for b in tracks):
         raise _Unverified("delta times may overflow symusic's 32-bit ticks")
     if _short_timing_meta(whole):
         raise _Unverified("a tempo or time signature too short for symusic")

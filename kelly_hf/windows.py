@@ -62,3 +62,27 @@ def onsets(start: np.ndarray, cluster_s: float) -> np.ndarray:
     new = np.ones(len(start), dtype=bool)
     new[1:] = np.diff(start) > cluster_s
     return np.cumsum(new) - 1
+
+
+#: most windows a file may be cut into (the features count them in int32); past it the
+#: file is skipped: 2**31 15 s windows are 500 years of music
+MAX_WINDOWS = 2**31 - 1
+
+
+def occupied(times: np.ndarray, hop: float, width: float, count: int) -> np.ndarray:
+    """Sorted indices of the windows ``[i * hop, i * hop + width)``, ``0 <= i < count``, that can
+    hold one of ``times`` (a superset of the non-empty ones, by one window each side).
+
+    Features are computed for these only, so a file costs in proportion to its notes, not
+    to its time span: one note after a huge delta time would otherwise ask for millions
+    of empty windows.
+    """
+    if count > MAX_WINDOWS:
+        raise ValueError(f"{count} windows: more than MAX_WINDOWS")
+    if count <= 0 or not len(times):
+        return np.zeros(0, np.int64)
+    last = float(count - 1)
+    base = np.clip(np.floor(np.asarray(times, np.float64) / hop), -1.0, last + 1.0).astype(np.int64)
+    reach = np.arange(-1, int(np.ceil(width / hop)) + 1)
+    index = np.unique((base[:, None] - reach[None, :]).ravel())
+    return index[(index >= 0) & (index <= count - 1)]

@@ -181,6 +181,37 @@ def summarize(results: list[dict], workers: dict, elapsed: float, args, hangs: l
     }
 
 
+def merge(parts: list[dict]) -> dict:
+    """One summary of several runs (different seeds: different inputs)."""
+    out = {"date": parts[-1]["date"], "inputs": sum(p["inputs"] for p in parts),
+           "seed": "+".join(str(p["seed"]) for p in parts), "workers": parts[0]["workers"],
+           "elapsed_s": round(sum(p["elapsed_s"] for p in parts), 1), "time_limit_s": parts[0]["time_limit_s"],
+           "memory_bound": parts[0]["memory_bound"], "outcomes": collections.Counter(), "modes": {},
+           "worker_maxrss_kb": {}, "batch_hangs": [], "failures": []}
+    for p in parts:
+        out["outcomes"].update(p["outcomes"])
+        out["worker_maxrss_kb"].update(p["worker_maxrss_kb"])
+        out["batch_hangs"] += p["batch_hangs"]
+        out["failures"] += p["failures"]
+        for mode, m in p["modes"].items():
+            t = out["modes"].setdefault(mode, {"inputs": 0, "outcomes": collections.Counter(),
+                                               "classes": collections.Counter(), "seconds_median": 0.0,
+                                               "seconds_p99": 0.0, "seconds_max": 0.0, "wall_max": 0.0,
+                                               "peak_kb_max": 0})
+            t["inputs"] += m["inputs"]
+            t["outcomes"].update(m["outcomes"])
+            t["classes"].update(m["classes"])
+            for k in ("seconds_median", "seconds_p99", "seconds_max", "wall_max", "peak_kb_max"):
+                t[k] = max(t[k], m.get(k, 0))   # medians / p99: the larger of the runs'
+    for t in out["modes"].values():
+        t["classes"] = dict(t["classes"].most_common())
+    out["outcomes"] = dict(out["outcomes"])
+    out["slowest"] = max((p["slowest"] for p in parts if p["slowest"]), key=lambda r: r["seconds"], default=None)
+    out["max_memory"] = max((p["max_memory"] for p in parts if p["max_memory"]), key=lambda r: r["peak_kb"],
+                            default=None)
+    return out
+
+
 def print_summary(s: dict) -> None:
     print(f"\n== fuzz summary: {s['inputs']} inputs in {s['elapsed_s']} s on {s['workers']} workers (seed {s['seed']})")
     print("outcomes:", s["outcomes"])
@@ -215,10 +246,19 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="write the summary JSON here")
     p.add_argument("--save", help="save failing inputs (bytes + JSON) in this folder")
     p.add_argument("--replay", help="MODE:INDEX - run one input in this process and print its outcome")
+    p.add_argument("--merge", nargs="+", metavar="SUMMARY", help="combine summaries (e.g. a partial run and its "
+                   "continuation with another --seed) and print the total")
     p.add_argument("--recheck", metavar="DIR", help="replay, one by one in this process, every input saved in DIR "
                    "(by --save) whose outcome was not ok / known, and print what it gives when run alone")
     args = p.parse_args(argv)
 
+    if args.merge:
+        summary = merge([json.loads(Path(f).read_text()) for f in args.merge])
+        print_summary(summary)
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(summary, f, indent=1, default=str)
+        return 0
     workdir = tempfile.mkdtemp(prefix="kelly-fuzz-")
     if args.recheck:
         _init(workdir, None)

@@ -18,7 +18,6 @@ time limit) or ``memory`` (peak RSS growth over the bound).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import json
@@ -129,47 +128,14 @@ class KnownBug:
         return any(fn == self.file and name in self.functions for fn, name in frames)
 
 
-# Bugs found by this fuzzing in files this harness does not own; each has an
-# xfail(strict=True) reproducer in tests/test_reliability_fuzz.py, so the entry
-# must be removed when the bug is fixed. Anything else is a new bug.
-KNOWN_BUGS = (
-    KnownBug("H1", "harmony.read_jsonl: a JSONL file that is not UTF-8 (latin-1, UTF-16) raises "
-                   "UnicodeDecodeError out of the build", (UnicodeDecodeError,), "harmony.py",
-             frozenset({"read_jsonl"})),
-    KnownBug("H2", "harmony._item: a valence/arousal integer beyond float range (1e400 written as digits) "
-                   "raises OverflowError out of the build", (OverflowError,), "harmony.py", frozenset({"_item"})),
-    KnownBug("H3", "harmony.read_json/read_jsonl: deeply nested JSON ([[[...]]], > ~1000 levels) raises "
-                   "RecursionError out of the build", (RecursionError,), "harmony.py",
-             frozenset({"read_json", "read_jsonl"})),
-    KnownBug("H4", "harmony.read_jams_data: a JAMS file with malformed annotations (non-object annotation, "
-                   "observation without 'time'/'value', 'data' not a list, mixed time types) raises "
-                   "AttributeError/KeyError/TypeError out of the build",
-             (AttributeError, KeyError, TypeError, ValueError), "harmony.py",
-             frozenset({"read_jams_data", "_observations"})),
-    KnownBug("D1", "deam._read_csv: a CSV cell over 131072 characters (e.g. an unterminated quote) raises "
-                   "csv.Error out of the build", (csv.Error,), "deam.py", frozenset({"_read_csv", "rows"})),
-    KnownBug("D2", "deam.sort_key: str.isdigit() then int(): a song id like '\u00b2' or one of more than 4300 "
-                   "digits raises ValueError out of the build", (ValueError,), "deam.py", frozenset({"sort_key"})),
-    KnownBug("H5", "harmony.read_json/read_jsonl: a JSON integer literal of more than 4300 digits raises "
-                   "ValueError (int max str digits; not a JSONDecodeError) out of the build", (ValueError,),
-             "harmony.py", frozenset({"read_json", "read_jsonl"})),
-    KnownBug("S1", "splits.hash_fraction encodes the id as strict UTF-8: an id with a lone surrogate (JSON "
-                   "\"\\ud800\", or a file name that is not UTF-8) raises UnicodeEncodeError out of the build",
-             (UnicodeEncodeError,), "splits.py", frozenset({"hash_fraction"})),
-    KnownBug("B2", "builder._record writes json.dumps(ensure_ascii=False) as strict UTF-8: a skip record naming "
-                   "a lone surrogate raises UnicodeEncodeError out of the build", (UnicodeEncodeError,),
-             "builder.py", frozenset({"_record"})),
-    KnownBug("G2", "groove.take_rows: a MIDI time signature with numerator 0 makes the bar 0 s long: "
-                   "ZeroDivisionError in the 2bar/4bar configs", (ZeroDivisionError,), "groove.py",
-             frozenset({"take_rows", "bar_seconds"})),
-    KnownBug("M1", "maestro: the number of windows (and memory) grows with the MIDI's time span, not its "
-                   "size: a 44-byte file with one huge delta time asks for GBs", (MemoryError,), "maestro.py",
-             frozenset({"windows", "window_pairs", "analyse", "performance_rows", "window_quantile",
-                        "window_mean", "window_std", "_pedal"})),
-    KnownBug("G1", "groove: the number of bar windows (and memory) grows with the MIDI's time span, not its "
-                   "size", (MemoryError,), "groove.py",
-             frozenset({"take_rows", "groove_vectors"})),
-)
+# Bugs found by this fuzzing in files this harness does not own and still open;
+# each gets an xfail(strict=True) reproducer in tests/test_reliability_*.py, and
+# its entry is removed when the bug is fixed. Anything else is a new bug. None is
+# open: fixed on 2026-11-24 and so failures if they come back are H1-H5 (harmony
+# readers), S1 (splits), B2 (builder skip records), D1 / D2 (DEAM CSV cell size,
+# song-id sort key), G2 (Groove time signature 0/x) and M1 / G1 (MAESTRO / Groove
+# windows that grew with a MIDI's time span: a slow or memory outcome now).
+KNOWN_BUGS: tuple[KnownBug, ...] = ()
 
 
 def known_bug(exc: BaseException) -> KnownBug | None:
@@ -580,53 +546,13 @@ def run_midi(data: bytes) -> Outcome:
     return _finish(outcome, meter, len(data))
 
 
-SPAN_WINDOWS_LIMIT = 10_000   # > 20 h of MAESTRO windows / 10,000 Groove bars: no real performance
-
-
-def span_windows(data: bytes) -> tuple[float, float]:
-    """(MAESTRO segment windows, Groove bars) the file's time span asks for (0 if unreadable)."""
-    from kelly_hf import groove, maestro
-    from kelly_hf.midi import MidiError, read_notes
-
-    try:
-        m = read_notes(data)
-    except MidiError:
-        return 0.0, 0.0
-    pitched = m.pitched
-    windows = float(pitched["end"].max()) / maestro.HOP_S if len(pitched) else 0.0
-    bar = groove.bar_seconds(float(m.tempo_bpm), *m.time_signature) if len(m.notes) else 1.0
-    bars = float(m.notes["end"].max()) / bar if len(m.notes) else 0.0
-    return windows, bars
-
-
-def hits_known_midi_bug(data: bytes) -> bool:
-    """Whether the MAESTRO / Groove rows of this file would hit a known bug (M1 / G1: time
-    span over SPAN_WINDOWS_LIMIT windows; G2: a time signature with numerator 0); one read."""
-    from kelly_hf import groove, maestro
-    from kelly_hf.midi import MidiError, read_notes
-
-    try:
-        m = read_notes(data)
-    except MidiError:
-        return False
-    if any(num == 0 for _, num, _ in m.time_signatures) or m.time_signature[0] == 0:
-        return True
-    pitched = m.pitched
-    if len(pitched) and float(pitched["end"].max()) / maestro.HOP_S > SPAN_WINDOWS_LIMIT:
-        return True
-    bar = groove.bar_seconds(float(m.tempo_bpm), *m.time_signature) if len(m.notes) else 1.0
-    return bool(len(m.notes)) and float(m.notes["end"].max()) / bar > SPAN_WINDOWS_LIMIT
-
-
 def run_midi_builders(data: bytes) -> Outcome:
     """The MIDI builders' row functions on one input: MAESTRO (segments, piece) and
     Groove (full, 2bar, 4bar), each measured on its own (one config is what one
     build does with the file); the worst outcome is returned.
 
     They read the bytes with read_notes and make the rows; the outcome is rows or
-    skip / note Problems (MidiError becomes a skip), anything else is a bug. A
-    slow or memory outcome on a file whose time span asks for more than
-    :data:`SPAN_WINDOWS_LIMIT` windows is the known bug M1 / G1.
+    skip / note Problems (MidiError becomes a skip), anything else is a bug.
     """
     from kelly_hf import groove, maestro
     from kelly_hf.inputs import Source
@@ -638,7 +564,7 @@ def run_midi_builders(data: bytes) -> Outcome:
     calls += [("groove", c, lambda c=c: groove.take_rows(take, data, c), groove.Problem)
               for c in ("full", "2bar", "4bar")]
     rank = {"ok": 0, "known": 1, "memory": 2, "slow": 2, "bug": 3}
-    worst, rows, spans = None, 0, None
+    worst, rows = None, 0
     for module, config, call, problem in calls:
         with Meter() as meter:
             try:
@@ -649,12 +575,6 @@ def run_midi_builders(data: bytes) -> Outcome:
             else:
                 outcome = Outcome("ok", "rows" if rows else "skips only")
         outcome = _finish(outcome, meter, len(data))
-        if outcome.status in ("slow", "memory"):
-            spans = spans or span_windows(data)
-            span = spans[0] if module == "maestro" else spans[1]
-            if span > SPAN_WINDOWS_LIMIT:
-                bug = "M1" if module == "maestro" else "G1"
-                outcome.status, outcome.detail = "known", f"known bug {bug} ({outcome.status}, {span:.3g} windows)"
         outcome.detail = f"{outcome.detail} [{module} {config}]" if outcome.status != "ok" else outcome.detail
         if worst is None or rank[outcome.status] > rank[worst.status] or (
                 rank[outcome.status] == rank[worst.status] and outcome.seconds > worst.seconds):

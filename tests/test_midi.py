@@ -575,3 +575,61 @@ def test_read_pitched_equals_read_notes_on_damaged_files():
             else:
                 del data[at : at + rng.randint(1, 3)]
         _same_pitched(bytes(data))
+
+
+# -- P1: the tick bound that sends files to the slow path --------------------------------
+
+
+def _vlq(n: int) -> bytes:
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append(0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(reversed(out))
+
+
+def test_max_ticks_bounds_the_sum_of_delta_times():
+    from kelly_hf.midi import _max_ticks
+
+    rng = random.Random(0)
+    for _ in range(3000):
+        total, body = 0, b""
+        for _ in range(rng.randrange(30)):
+            delta = rng.choice([rng.randrange(128), rng.randrange(1 << 14), rng.randrange(1 << 21),
+                                rng.randrange(1 << 28)])
+            total += delta
+            body += _vlq(delta) + rng.choice([bytes([0x90 | rng.randrange(16), rng.randrange(128), 100]),
+                                              bytes([rng.randrange(128), 0]), b"\xff\x01\x01\x80"])
+        assert _max_ticks(body) >= total
+    for n in range(6):   # short inputs: no index errors
+        _max_ticks(bytes(rng.randrange(256) for _ in range(n)))
+
+
+def _status_per_note_file(tracks: int, notes: int) -> bytes:
+    """``tracks`` tracks of ``notes`` notes each, every note-on with its status byte."""
+    body = b"".join(bytes([24, 0x90, 36 + i % 60, 80, 96, 36 + i % 60, 0]) for i in range(notes)) + b"\x00\xff\x2f\x00"
+    chunk = b"MTrk" + struct.pack(">I", len(body)) + body
+    return b"MThd" + struct.pack(">IHHH", 6, 1, tracks, 480) + chunk * tracks
+
+
+def test_a_track_of_150k_notes_stays_on_the_fast_path():
+    """P1: the old bound counted 2**14 ticks for every status byte, so a track of more
+    than ~131,000 such notes (18M real ticks) left symusic for the ~80x slower path."""
+    data = _status_per_note_file(1, 150_000)
+    fast = read_notes(data)
+    assert fast.parser == "symusic"
+    slow = read_notes(data, parser="mido")
+    assert np.array_equal(fast.notes, slow.notes)
+    assert read_pitched(data).parser == "symusic"
+
+
+def test_read_pitched_bounds_each_track_not_their_sum():
+    """20 tracks of 50,000 notes: each track is far below the limit, their sum is not."""
+    from kelly_hf.midi import _FAR, _TICK_LIMIT, _max_ticks
+
+    data = _status_per_note_file(20, 50_000)
+    track = data[14 + 8: 14 + (len(data) - 14) // 20]
+    assert 20 * _max_ticks(track) > _TICK_LIMIT - _FAR > 4 * _max_ticks(track)
+    p = read_pitched(data)
+    assert p.parser == "symusic" and len(p.pitch) == 1_000_000

@@ -23,9 +23,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import csv
 
-import datasets
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -149,8 +147,8 @@ def test_read_notes_65535_real_tracks_is_linear_not_a_hang():
 def test_midi_builders_fuzz():
     """~80 mutants through the MAESTRO and Groove row functions: rows or skip records.
 
-    Files whose time span asks for more than 10,000 windows (known bugs M1 / G1: they
-    allocate GBs) or with a time signature numerator 0 (G2) are counted, not run."""
+    Files whose time span asks for millions of windows (M1 / G1, fixed) and time
+    signatures with numerator 0 (G2, fixed) are run like the others."""
     counter = collections.Counter()
 
     @settings(FIXED, max_examples=80)
@@ -158,9 +156,6 @@ def test_midi_builders_fuzz():
     def run(seed, rnd):
         name, data = MIDI_SEEDS[seed]
         mutant, ops = rf.mutate_midi(data, rnd, MIDI_BYTES)
-        if rf.hits_known_midi_bug(mutant):
-            counter["known: time span over 10,000 windows (M1/G1) or numerator 0 (G2), not run"] += 1
-            return
         _check(rf.run_midi_builders(mutant), counter, (name, ops, len(mutant)))
 
     run()
@@ -328,8 +323,7 @@ def test_deam_builds_with_mutated_csvs_finish(tmp_path, workdir):
 
 def test_midi_builds_with_mutated_files_finish(tmp_path):
     """Real MAESTRO and Groove builds over 16 mutated MIDI files plus a good one: the
-    build finishes, and every file is rows or a skip record (mutants that hit a known
-    bug - M1 / G1 time span, G2 - are left out: they are reproduced below)."""
+    build finishes, and every file is rows or a skip record."""
     rng = random.Random(3)
     good_files = {
         "groove": rf.FIXTURES / "groove/groove/drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid",
@@ -342,8 +336,6 @@ def test_midi_builds_with_mutated_files_finish(tmp_path):
         while len(files) < 16:
             _, data = rng.choice(MIDI_SEEDS)
             mutant, _ = rf.mutate_midi(data, rng, MIDI_BYTES)
-            if rf.hits_known_midi_bug(mutant):
-                continue
             fn = f"{len(files)}_funk_120_beat_4-4.mid"
             (root / fn).write_bytes(mutant)
             files.append(fn)
@@ -359,17 +351,10 @@ def test_midi_builds_with_mutated_files_finish(tmp_path):
 
 
 # ---------------------------------------------------------------------------- known bugs, reproduced
-# Minimal reproductions of the bugs the fuzzing found in modules this issue does
-# not own (see docs/RELIABILITY.md). Each asserts the contract (DESIGN §6: one
-# bad file never stops a build; it ends as a skip record) and is expected to fail
-# until the bug is fixed.
-
-GEN_ERROR = datasets.exceptions.DatasetGenerationError
-
-
-def known_bug(raises, reason: str):
-    return pytest.mark.xfail(strict=True, raises=raises, reason=reason)
-
+# Minimal reproductions of the bugs the fuzzing found (see docs/RELIABILITY.md),
+# all fixed: each asserts the contract (DESIGN §6: one bad file never stops a
+# build; it ends as a skip record or the documented error naming the file). A new
+# open bug gets an xfail(strict=True) test here until it is fixed.
 
 
 def _harmony_build(tmp_path, bad_name: str, bad: bytes):
@@ -424,17 +409,19 @@ def _deam_corpus(tmp_path, annotations: bytes):
     return root
 
 
-@known_bug(csv.Error, "D1: deam._read_csv lets csv.Error out (a cell over 131072 characters)")
-def test_known_bug_d1_csv_field_over_limit(tmp_path):
+def test_fixed_d1_csv_field_over_limit(tmp_path):
+    """D1: a cell over the csv module's 131,072-character limit (an unterminated quote)
+    is the documented AnnotationFileError naming the file and line, not a csv.Error."""
+    from kelly_hf import deam
+
     root = _deam_corpus(tmp_path, b'filename,valence,arousal\n1.wav,0.1,0.5\n2.wav,"0.2\n' + b"x" * 140_000 + b"\n")
-    ds = kelly_hf.load_dataset("deam", data_dir=str(root), cache_dir=str(tmp_path / "cache"))
-    assert sum(len(d) for d in ds.values()) >= 1
+    with pytest.raises(deam.AnnotationFileError, match=r"annotations\.csv line \d+: not a readable CSV"):
+        kelly_hf.load_dataset("deam", data_dir=str(root), cache_dir=str(tmp_path / "cache"))
 
 
-@known_bug(ValueError, "D2: deam.sort_key: str.isdigit() then int() raises ValueError for a "
-                                       "song id like '²' or one of more than 4300 digits")
 @pytest.mark.parametrize("song_id", ["\u00b2", "1" * 5000], ids=["superscript-two", "5000-digits"])
-def test_known_bug_d2_song_id_sort_key(tmp_path, song_id):
+def test_fixed_d2_song_id_sort_key(tmp_path, song_id):
+    """D2: a song id like '²' (isdigit, not int-able) or of 5,000 digits is a skip record."""
     root = _deam_corpus(tmp_path, f"filename,valence,arousal\n1.wav,0.1,0.5\n{song_id},0.2,0.5\n".encode())
     ds = kelly_hf.load_dataset("deam", data_dir=str(root), cache_dir=str(tmp_path / "cache"))
     builder = loading.load_builder("deam", data_dir=str(root), cache_dir=str(tmp_path / "cache"))
@@ -442,9 +429,9 @@ def test_known_bug_d2_song_id_sort_key(tmp_path, song_id):
     assert any("annotation without audio" in r["reason"] for r in loading.skip_records(builder))
 
 
-@known_bug(GEN_ERROR, "G2: groove.take_rows divides by a 0 s bar: a MIDI time signature with numerator 0 "
-                      "(FF 58 04 00 ..) makes the 2bar/4bar builds crash")
-def test_known_bug_g2_time_signature_numerator_zero(tmp_path):
+def test_fixed_g2_time_signature_numerator_zero(tmp_path):
+    """G2: a MIDI time signature 0/4 (FF 58 04 00 ..) gave a 0 s bar; now a skip record for
+    the bar configs, and the good take still gives rows."""
     root = tmp_path / "groove" / "groove"
     root.mkdir(parents=True)
     good = rf.FIXTURES / "groove/groove/drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid"
@@ -453,6 +440,9 @@ def test_known_bug_g2_time_signature_numerator_zero(tmp_path):
                                             + EOT]))
     ds = kelly_hf.load_dataset("groove", "2bar", data_dir=str(tmp_path / "groove"), cache_dir=str(tmp_path / "c"))
     assert sum(len(d) for d in ds.values()) > 0
+    builder = loading.load_builder("groove", "2bar", data_dir=str(tmp_path / "groove"), cache_dir=str(tmp_path / "c"))
+    assert any(r["source"].endswith("2_funk.mid") and "no usable time signature" in r["reason"] and "0-4" in r["reason"]
+               for r in loading.skip_records(builder))
 
 
 TIME_SPAN_BOMB = _smf([_tempo(b"\xff\xff\xff") + b"\x00\x90\x3c\x40\xff\xff\xff\x7f\x80\x3c\x00" + EOT], division=1)
@@ -478,15 +468,16 @@ def _bounded_build(tmp_path, name: str, config: str) -> subprocess.CompletedProc
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
 
 
-@known_bug(AssertionError, "M1: maestro windows grow with the MIDI's time span, not its size: a 44-byte "
-                                       "file asks for 600 million windows (4.5 GB) and the build dies")
-def test_known_bug_m1_maestro_time_span(tmp_path):
+def test_fixed_m1_maestro_time_span(tmp_path):
+    """M1: a 44-byte file whose one note lies 4.5e9 s in asked for 600 million windows (4.5 GB);
+    now only windows that can hold an onset are computed: rows from both files under +1 GB."""
     run = _bounded_build(tmp_path, "maestro", "segments")
     assert run.returncode == 0, run.stderr[-2000:]
+    assert int(run.stdout.split()[-1]) == 1   # the bomb's first window (the good drum take has no pitched note)
 
 
-@known_bug(AssertionError, "G1: groove bar windows grow with the MIDI's time span, not its size: a "
-                                       "44-byte file asks for GBs in the 2bar/4bar configs and the build dies")
-def test_known_bug_g1_groove_time_span(tmp_path):
+def test_fixed_g1_groove_time_span(tmp_path):
+    """G1: the same for the Groove 2bar windows."""
     run = _bounded_build(tmp_path, "groove", "2bar")
     assert run.returncode == 0, run.stderr[-2000:]
+    assert int(run.stdout.split()[-1]) > 2

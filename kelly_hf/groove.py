@@ -37,7 +37,9 @@ one bar (as TFDS ``groove/2bar``): the take has ``round(L / bar)`` bars (a final
 bar at least half played counts, as in TFDS), windows start at every bar that
 leaves a whole window. A final bar less than half played is the short tail:
 dropped, and noted when it holds onsets; a take shorter than one window is a
-skip record; a window without an onset is dropped (noted).
+skip record; a window without an onset is dropped (noted). A time signature is
+usable when its numerator is at least 1 and its denominator 1 to 32; a take
+without one (a MIDI's ``0/4``) is a skip record in ``2bar`` / ``4bar``.
 
 ``groove`` (32, each in [-1, 1]) - the target of the groove model. An onset's
 *offset* is ``t / step - round(t / step)`` in [-0.5, 0.5] (fraction of a 16th;

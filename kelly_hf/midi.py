@@ -521,24 +521,44 @@ def _peek_vlq(data: bytes, pos: int) -> tuple[int, int]:
     return value, pos + 1
 
 
+def _may_reach(data: bytes, limit: int) -> bool:
+    """Whether the delta times in ``data`` may add up to ``limit`` ticks or more (symusic
+    counts ticks in 32 bits and would wrap silently).
+
+    A delta time is 1 to 4 bytes: bytes >= 0x80, then one < 0x80 that ends it; an
+    n-byte one is below 2**(7n) (a 4-byte one below ((first byte & 0x7F) + 1) *
+    2**21). Counting those byte patterns is a fast coarse bound; only a file it
+    does not clear pays for the tighter :func:`_max_ticks`.
+    """
+    a = np.frombuffer(data, np.uint8)
+    high = a >= 0x80
+    run1 = high[:-1] > high[1:]  # a byte >= 0x80, then one < 0x80
+    run2 = run1[1:] & high[:-2]
+    run3 = run2[1:] & high[:-3]
+    coarse = 128 * len(a) + (np.count_nonzero(run1) << 14) + (np.count_nonzero(run2) << 21)
+    if run3.any():
+        coarse += int(((a[:-3][run3] & 0x7F).astype(np.int64) + 1).sum()) << 21
+    return coarse >= limit and _max_ticks(data) >= limit
+
+
 def _max_ticks(data: bytes) -> int:
     """An upper bound on the ticks the delta times in ``data`` can add up to.
 
-    A delta time is 1 to 4 bytes: bytes >= 0x80, then one < 0x80 that ends it. Each
-    byte < 0x80 ends at most one delta, worth at most the variable-length number
-    read from the (up to 3) bytes >= 0x80 right before it and itself; the sum of
-    those numbers over every byte < 0x80 bounds the sum of the deltas without
+    Each byte < 0x80 ends at most one delta, worth at most the variable-length
+    number read from the (up to 3) bytes >= 0x80 right before it and itself; the
+    sum of those numbers over the file bounds the sum of the deltas without
     parsing. (A status byte before a data byte reads as a 2-byte number of a few
-    thousand ticks, so ordinary files stay far below symusic's 32-bit limit.)
+    thousand ticks, so a track of a million notes stays below 2**31.)
     """
     a = np.frombuffer(data, np.uint8)
-    value = (a & 0x7F).astype(np.int64)
-    low = a < 0x80
-    total = int(value[low].sum())
-    run = low                    # run[i]: byte i + k < 0x80 and bytes i .. i + k - 1 all >= 0x80
+    high = a >= 0x80
+    total = int(np.bitwise_and(a, 0x7F).sum(dtype=np.int64))   # >= the bytes ending a delta
+    run = ~high                  # run[i]: byte i + k < 0x80 and bytes i .. i + k - 1 all >= 0x80
     for k in (1, 2, 3):
-        run = run[1:] & ~low[: max(len(run) - 1, 0)]
-        total += int(value[: len(run)][run].sum()) << (7 * k)
+        run = run[1:] & high[: max(len(run) - 1, 0)]
+        if not run.any():
+            break
+        total += int((a[: len(run)][run] & 0x7F).sum(dtype=np.int64)) << (7 * k)
     return total
 
 
@@ -546,8 +566,8 @@ def _read_symusic(smf: _Smf) -> _Ticks:
     if symusic is None:
         raise _Unverified("symusic is not installed")
     # symusic counts ticks in 32 bits and would wrap silently.
-    if _max_ticks(b"".join(smf.tracks)) >= _TICK_LIMIT:
-        if any(_max_ticks(body) >= _TICK_LIMIT for body in smf.tracks):
+    if _may_reach(b"".join(smf.tracks), _TICK_LIMIT):   # each track's ticks start at 0
+        if any(_may_reach(body, _TICK_LIMIT) for body in smf.tracks):
             raise _Unverified("delta times may overflow symusic's 32-bit ticks")
     n_tracks = len(smf.tracks)
     ends = np.zeros(n_tracks, np.int64)
@@ -667,7 +687,7 @@ def _pitched_symusic(smf: _Smf) -> Pitched:
     tracks = smf.tracks
     whole = b"".join(tracks)
     # symusic's 32-bit ticks cannot wrap: every track's ticks start at 0, so each track is bounded
-    if _max_ticks(whole) >= _TICK_LIMIT - _FAR and any(_max_ticks(b) >= _TICK_LIMIT - _FAR for b in tracks):
+    if _may_reach(whole, _TICK_LIMIT - _FAR) and any(_may_reach(b, _TICK_LIMIT - _FAR) for b in tracks):
         raise _Unverified("delta times may overflow symusic's 32-bit ticks")
     if _short_timing_meta(whole):
         raise _Unverified("a tempo or time signature too short for symusic")

@@ -590,7 +590,7 @@ def _vlq(n: int) -> bytes:
 
 
 def test_max_ticks_bounds_the_sum_of_delta_times():
-    from kelly_hf.midi import _max_ticks
+    from kelly_hf.midi import _max_ticks, _may_reach
 
     rng = random.Random(0)
     for _ in range(3000):
@@ -602,6 +602,8 @@ def test_max_ticks_bounds_the_sum_of_delta_times():
             body += _vlq(delta) + rng.choice([bytes([0x90 | rng.randrange(16), rng.randrange(128), 100]),
                                               bytes([rng.randrange(128), 0]), b"\xff\x01\x01\x80"])
         assert _max_ticks(body) >= total
+        for limit in (1 << 14, 1 << 21, 1 << 28):   # the coarse pre-check never changes the answer
+            assert _may_reach(body, limit) == (_max_ticks(body) >= limit)
     for n in range(6):   # short inputs: no index errors
         _max_ticks(bytes(rng.randrange(256) for _ in range(n)))
 

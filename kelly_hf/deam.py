@@ -151,7 +151,7 @@ class Inputs:
 def find_inputs(root: str) -> Inputs:
     """Every audio file and CSV under ``root`` (and inside archives there), in one walk."""
     inputs = Inputs(root)
-    found = find_files(root, AUDIO_SUFFIXES + (".csv",), unreadable=inputs.problems)
+    found = find_files(root, AUDIO_SUFFIXES + (".csv",), inputs.problems)
     for s in sorted(found, key=_preference):
         (inputs.csvs if s.name.lower().endswith(".csv") else inputs.audio).append(s)
     return inputs

@@ -291,7 +291,7 @@ def _seed_take(rel: str, s: Source, root: str) -> Take:
 def catalog(root: str) -> tuple[dict[str, list[Take]], list[Problem]]:
     """``({split: takes}, problems)``; raises DataDirError / InfoError."""
     problems: list[Problem] = []
-    found = find_files(root, MIDI_SUFFIXES + (".csv", ".json"), unreadable=problems)
+    found = find_files(root, MIDI_SUFFIXES + (".csv", ".json"), problems)
     midis = [s for s in found if s.name.lower().endswith(MIDI_SUFFIXES)]
     if not midis:
         raise DataDirError(f"groove: no MIDI files under {root}; looked for (recursively, also inside "
@@ -470,7 +470,7 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
     start = notes["start"]
     bars = CONFIG_BARS[config]
     if bars is None:
-        starts, ends, first_bar = np.array([0.0]), np.array([length]), np.array([0])
+        starts, ends, first_bar, n_windows = np.array([0.0]), np.array([length]), np.array([0]), 1
     elif sig is None:   # e.g. numerator 0 in the MIDI: a bar of 0 s
         yield Problem("skip", t.split, t.where, f"no usable time signature to cut bars: the MIDI's is {midi_sig}")
         return
@@ -481,12 +481,13 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
             yield Problem("skip", t.split, t.where, f"shorter than {bars} bars: {length:.2f} s is {length / bar:.2f} "
                                                     f"bars of {bar:.3f} s")
             return
-        if n_bars - bars + 1 > MAX_WINDOWS:
+        n_windows = n_bars - bars + 1
+        if n_windows > MAX_WINDOWS:
             yield Problem("skip", t.split, t.where, f"time span too long: notes until {length:.4g} s would be "
-                                                    f"{n_bars - bars + 1} windows of {bars} bars")
+                                                    f"{n_windows} windows of {bars} bars")
             return
         # only the windows that can hold an onset: the cost follows the notes, not the time span
-        first_bar = occupied(start, bar, bars * bar, n_bars - bars + 1)
+        first_bar = occupied(start, bar, bars * bar, n_windows)
         starts, ends = first_bar * bar, (first_bar + bars) * bar
         tail = int((start >= n_bars * bar).sum())
         if tail:
@@ -495,7 +496,6 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
     groove, count = groove_vectors(start, notes["velocity"], notes["pitch"].astype(np.int64), step, starts, ends,
                                    close_last=bars is None)
     keep = count > 0
-    n_windows = 1 if bars is None else n_bars - bars + 1
     if int(keep.sum()) < n_windows:
         yield Problem("note", t.split, t.where, f"empty windows dropped: {n_windows - int(keep.sum())} of "
                                                 f"{n_windows} windows hold no onset")

@@ -106,13 +106,11 @@ def archive_members(path: str, suffixes: tuple[str, ...]) -> list[Source]:
     return sorted(Source(path, n) for n in names if _matches(n, suffixes))
 
 
-def find_files(root: str, suffixes: Iterable[str], *, archives: bool = True,
-               unreadable: list | None = None) -> list[Source]:
+def find_files(root: str, suffixes: Iterable[str], unreadable: list) -> list[Source]:
     """All files under ``root`` (recursively) ending with ``suffixes``, plus matching
-    members of archives found there when ``archives``; sorted, so the order never
-    depends on the file system. An archive that cannot be read is appended to
-    ``unreadable`` as a skip :class:`Problem` (one bad file never stops a build);
-    without that list it raises :class:`InputError`."""
+    members of archives found there; sorted, so the order never depends on the file
+    system. An archive that cannot be read is appended to ``unreadable`` as a skip
+    :class:`Problem` (one bad file never stops a build)."""
     suffixes = tuple(s.lower() for s in suffixes)
     found: list[Source] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -121,12 +119,10 @@ def find_files(root: str, suffixes: Iterable[str], *, archives: bool = True,
             full = os.path.join(dirpath, fn)
             if _matches(fn, suffixes):
                 found.append(Source(full))
-            elif archives and is_archive(fn):
+            elif is_archive(fn):
                 try:
                     found.extend(archive_members(full, suffixes))
                 except InputError as exc:
-                    if unreadable is None:
-                        raise
                     unreadable.append(Problem("skip", "*", display(Source(full), root), f"unreadable archive: {exc}"))
     return sorted(found)
 

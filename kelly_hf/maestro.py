@@ -248,7 +248,7 @@ def _load_metadata(sources: list[Source], root: str) -> tuple[list[_Metadata], l
 def catalog(root: str) -> tuple[dict[str, list[Performance]], list[Problem]]:
     """``({split: performances}, problems)``; raises DataDirError / MetadataError."""
     unreadable: list[Problem] = []
-    found = find_files(root, MIDI_SUFFIXES + (".json", ".csv"), unreadable=unreadable)
+    found = find_files(root, MIDI_SUFFIXES + (".json", ".csv"), unreadable)
     midis = [s for s in found if s.name.lower().endswith(MIDI_SUFFIXES)]
     if not midis:
         raise DataDirError(f"maestro: no MIDI files under {root}; looked for (recursively, also inside "

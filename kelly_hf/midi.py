@@ -521,9 +521,15 @@ def _peek_vlq(data: bytes, pos: int) -> tuple[int, int]:
     return value, pos + 1
 
 
+def _may_wrap(whole: bytes, tracks: list[bytes], limit: int) -> bool:
+    """Whether some track's delta times may add up to ``limit`` ticks or more (symusic
+    counts ticks in 32 bits and would wrap silently). Every track's ticks start at 0;
+    ``whole``, the tracks joined, is checked first as one cheap screen."""
+    return _may_reach(whole, limit) and any(_may_reach(body, limit) for body in tracks)
+
+
 def _may_reach(data: bytes, limit: int) -> bool:
-    """Whether the delta times in ``data`` may add up to ``limit`` ticks or more (symusic
-    counts ticks in 32 bits and would wrap silently).
+    """Whether the delta times in ``data`` may add up to ``limit`` ticks or more.
 
     A delta time is 1 to 4 bytes: bytes >= 0x80, then one < 0x80 that ends it; an
     n-byte one is below 2**(7n) (a 4-byte one below ((first byte & 0x7F) + 1) *
@@ -566,9 +572,8 @@ def _read_symusic(smf: _Smf) -> _Ticks:
     if symusic is None:
         raise _Unverified("symusic is not installed")
     # symusic counts ticks in 32 bits and would wrap silently.
-    if _may_reach(b"".join(smf.tracks), _TICK_LIMIT):   # each track's ticks start at 0
-        if any(_may_reach(body, _TICK_LIMIT) for body in smf.tracks):
-            raise _Unverified("delta times may overflow symusic's 32-bit ticks")
+    if _may_wrap(b"".join(smf.tracks), smf.tracks, _TICK_LIMIT):
+        raise _Unverified("delta times may overflow symusic's 32-bit ticks")
     n_tracks = len(smf.tracks)
     ends = np.zeros(n_tracks, np.int64)
     notes, note_keys, ccs, cc_keys, tempos, sigs = [], [], [], [], [], []
@@ -686,8 +691,7 @@ def _pitched_symusic(smf: _Smf) -> Pitched:
         raise _Unverified("format 2 or no symusic")
     tracks = smf.tracks
     whole = b"".join(tracks)
-    # symusic's 32-bit ticks cannot wrap: every track's ticks start at 0, so each track is bounded
-    if _may_reach(whole, _TICK_LIMIT - _FAR) and any(_may_reach(b, _TICK_LIMIT - _FAR) for b in tracks):
+    if _may_wrap(whole, tracks, _TICK_LIMIT - _FAR):
         raise _Unverified("delta times may overflow symusic's 32-bit ticks")
     if _short_timing_meta(whole):
         raise _Unverified("a tempo or time signature too short for symusic")

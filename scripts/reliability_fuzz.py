@@ -33,6 +33,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+from mido.midifiles.meta import encode_variable_int
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
@@ -198,12 +199,7 @@ def midi_seeds() -> list[tuple[str, bytes]]:
 
 
 def _vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
+    return bytes(encode_variable_int(n))
 
 
 @dataclasses.dataclass

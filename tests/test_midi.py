@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import mido
+from mido.midifiles.meta import encode_variable_int
 import numpy as np
 import pytest
 
@@ -581,12 +582,7 @@ def test_read_pitched_equals_read_notes_on_damaged_files():
 
 
 def _vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
+    return bytes(encode_variable_int(n))
 
 
 def test_max_ticks_bounds_the_sum_of_delta_times():

@@ -28,18 +28,34 @@ archives there (``groove-v1.0.0-midionly.zip``), never extracted:
 
 **Grid and bars.** Every note is a drum hit (an *onset*). The metrical grid is
 16th notes from the take's MIDI tempo (``60 / bpm / 4`` s, anchored at time 0)
-and its time signature (info.csv, else the file name, else the MIDI's); a bar
-is ``numerator * 4 / denominator`` quarter notes (3-4: 12, 4-4: 16, 5-4: 20,
-5-8: 10, 6-8: 12 steps). A take lasts ``L`` = the end of its last note (info.csv's
-``duration`` is that in most rows, sometimes a trailing controller). ``full`` (default) is one row per
-take over ``[0, L]``; ``2bar`` / ``4bar`` are windows of 2 / 4 bars with a hop of
-one bar (as TFDS ``groove/2bar``): the take has ``round(L / bar)`` bars (a final
-bar at least half played counts, as in TFDS), windows start at every bar that
-leaves a whole window. A final bar less than half played is the short tail:
+and its time signature (info.csv, else the file name, else the MIDI's). ``full``
+(default) is one row per take over ``[0, L]`` (``L`` as the policy says,
+below); ``2bar`` / ``4bar`` are windows of 2 / 4 bars with a hop of one bar (as
+TFDS ``groove/2bar``), starting at every bar that leaves a whole window. How
+bars are cut is the **bar policy** (:data:`BAR_POLICIES`, the builder's
+``bar_policy``):
+
+* ``kelly`` (default): a bar is ``numerator * 4 / denominator`` quarter notes
+  at the MIDI tempo (3-4: 12, 4-4: 16, 5-4: 20, 5-8: 10, 6-8: 12 steps). The
+  take lasts ``L`` = the end of its last note (:func:`end_of_notes`): a hi-hat
+  pedal controller sent after it is no music (info.csv's ``duration`` is
+  sometimes such a controller's time). The take has ``floor(L / bar + 0.5)``
+  bars (a final bar at least half played counts); a window without an onset is
+  dropped (noted).
+* ``tfds``: TFDS's rule exactly (``tensorflow_datasets/audio/groove.py``): a
+  bar is ``60 / bpm * numerator`` s with ``bpm`` the integer of info.csv (else
+  the file name, else the MIDI tempo rounded) - quarter-note beats whatever the
+  denominator (a 6-8 bar is 6 quarter notes); ``L`` is pretty_midi's
+  ``get_end_time()`` (:func:`end_of_events`: trailing controllers count); the
+  take has ``round(L / bar)`` bars (Python's round, half to even) and every
+  window is a row, empty or not. More than :data:`TFDS_MAX_WINDOWS` windows, or
+  a bpm outside 1 to 60,000,000, is a skip record (a damaged file, not a take).
+
+Either way a final part of a bar beyond the counted bars is the short tail:
 dropped, and noted when it holds onsets; a take shorter than one window is a
-skip record; a window without an onset is dropped (noted). A time signature is
-usable when its numerator is at least 1 and its denominator 1 to 32; a take
-without one (a MIDI's ``0/4``) is a skip record in ``2bar`` / ``4bar``.
+skip record. A time signature is usable when its numerator is at least 1 and
+its denominator 1 to 32; a take without one (a MIDI's ``0/4``) is a skip record
+in ``2bar`` / ``4bar``.
 
 ``groove`` (32, each in [-1, 1]) - the target of the groove model. An onset's
 *offset* is ``t / step - round(t / step)`` in [-0.5, 0.5] (fraction of a 16th;
@@ -95,7 +111,7 @@ from kelly_hf import emotion, splits
 from kelly_hf.builder import DataDirError
 from kelly_hf.inputs import (InputError, Problem, Source, clean_path, display, find_files, governing, place, read_all,
                              unreadable_note)
-from kelly_hf.midi import MidiError, read_notes
+from kelly_hf.midi import Midi, MidiError, read_notes
 from kelly_hf.windows import MAX_WINDOWS, occupied, window_mean, window_pairs, window_std
 
 PRIMARY_STYLES = ("afrobeat", "afrocuban", "blues", "country", "dance", "funk", "gospel", "highlife", "hiphop",
@@ -110,6 +126,10 @@ STYLE_VALENCE = {"afrobeat": 0.6, "afrocuban": 0.5, "blues": -0.4, "country": 0.
                  "gospel": 0.5, "highlife": 0.7, "hiphop": 0.0, "jazz": 0.2, "latin": 0.6, "middleeastern": -0.1,
                  "neworleans": 0.6, "pop": 0.5, "punk": -0.3, "reggae": 0.5, "rock": 0.0, "soul": 0.3}
 CONFIG_BARS = {"full": None, "2bar": 2, "4bar": 4}
+BAR_POLICIES = ("kelly", "tfds")
+#: most windows of one take under ``tfds`` (every window is a row there, so a damaged file's far
+#: event would ask for millions of empty ones; Groove's longest take has a few hundred bars)
+TFDS_MAX_WINDOWS = 10_000
 GROOVE = (("timing_mean", "timing_spread") + tuple(f"timing_hist_{i}" for i in range(6))
           + ("velocity_mean", "velocity_spread") + tuple(f"velocity_hist_{i}" for i in range(6))
           + ("swing",) + tuple(f"timing_{d}" for d in DRUMS)
@@ -372,6 +392,46 @@ def bar_seconds(bpm: float, numerator: int, denominator: int) -> float:
     return numerator * (4.0 / denominator) * 60.0 / bpm
 
 
+def config_name(window: str, bar_policy: str = "kelly") -> str:
+    """The name of a config from its knobs: ``"2bar"``, ``"2bar-tfds"``."""
+    check_config(window, bar_policy)
+    return window if bar_policy == "kelly" else f"{window}-{bar_policy}"
+
+
+def check_config(window: str, bar_policy: str) -> None:
+    if window not in CONFIG_BARS:
+        raise ValueError(f"groove: unknown window {window!r}; expected one of {', '.join(CONFIG_BARS)}")
+    if bar_policy not in BAR_POLICIES:
+        raise ValueError(f"groove: unknown bar_policy {bar_policy!r}; expected one of {', '.join(BAR_POLICIES)}")
+
+
+def end_of_notes(midi: Midi) -> float:
+    """The ``kelly`` length of a take: the end of its last note (controllers after it do not count)."""
+    return float(midi.notes["end"].max())
+
+
+def end_of_events(midi: Midi) -> float:
+    """The ``tfds`` length: pretty_midi's ``PrettyMIDI.get_end_time()`` (the last note end, control
+    change, tempo or time signature change) from what :func:`read_notes` keeps. Controllers count on
+    the channels that have notes (pretty_midi files a channel's controllers under an instrument only
+    once it plays a note). Not kept, so not counted: pitch bends, key signatures, lyrics and text
+    events (the Groove fixtures have none after time 0)."""
+    played = np.isin(midi.controls["channel"], midi.notes["channel"])
+    times = [midi.notes["end"], midi.controls["time"][played], midi.tempos[:, 0],
+             np.array([t for t, _, _ in midi.time_signatures], dtype=np.float64)]
+    return float(max(float(t.max()) for t in times if len(t)))
+
+
+def bar_grid(bar_policy: str, length: float, midi_bpm: float, listed_bpm: int,
+             sig: tuple[int, int]) -> tuple[float, int]:
+    """(bar seconds, number of bars) of a take of ``length`` s under the policy."""
+    if bar_policy == "tfds":   # TFDS: 60 / bpm * beats_per_bar; int(round(total_duration / bar_duration))
+        bar = 60 / listed_bpm * sig[0]
+        return bar, int(round(length / bar))
+    bar = bar_seconds(midi_bpm, *sig)
+    return bar, math.floor(length / bar + 0.5)
+
+
 def groove_vectors(start, velocity, pitch, step: float, starts, ends, close_last: bool = True):
     """(groove (K, 32), onsets per window) of the hits ``start`` (sorted) in the windows."""
     k = len(starts)
@@ -451,8 +511,9 @@ def features() -> datasets.Features:
     })
 
 
-def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | Problem]:
-    """Rows of one take's MIDI bytes, or Problems."""
+def take_rows(t: Take, data: bytes, config: str, bar_policy: str = "kelly") -> Iterator[tuple[str, dict] | Problem]:
+    """Rows of one take's MIDI bytes, or Problems; ``config`` a key of :data:`CONFIG_BARS`."""
+    check_config(config, bar_policy)
     try:
         midi = read_notes(data, name=t.where)
     except MidiError as exc:
@@ -466,7 +527,8 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
     midi_sig = "{}-{}".format(*midi.time_signature)
     sig = meter(t.time_signature) or meter(midi_sig)
     step = 60.0 / bpm / 4.0
-    length = float(notes["end"].max())
+    listed_bpm = t.bpm if t.bpm is not None else int(round(bpm))
+    length = end_of_events(midi) if bar_policy == "tfds" else end_of_notes(midi)
     start = notes["start"]
     bars = CONFIG_BARS[config]
     if bars is None:
@@ -474,20 +536,25 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
     elif sig is None:   # e.g. numerator 0 in the MIDI: a bar of 0 s
         yield Problem("skip", t.split, t.where, f"no usable time signature to cut bars: the MIDI's is {midi_sig}")
         return
+    elif bar_policy == "tfds" and not 1 <= listed_bpm <= 60_000_000:   # the fastest tempo a MIDI file can set
+        yield Problem("skip", t.split, t.where, f"no usable bpm to cut bars: {listed_bpm}")
+        return
     else:
-        bar = bar_seconds(bpm, *sig)
-        n_bars = math.floor(length / bar + 0.5)
+        bar, n_bars = bar_grid(bar_policy, length, bpm, listed_bpm, sig)
         if n_bars < bars:
             yield Problem("skip", t.split, t.where, f"shorter than {bars} bars: {length:.2f} s is {length / bar:.2f} "
                                                     f"bars of {bar:.3f} s")
             return
         n_windows = n_bars - bars + 1
-        if n_windows > MAX_WINDOWS:
-            yield Problem("skip", t.split, t.where, f"time span too long: notes until {length:.4g} s would be "
-                                                    f"{n_windows} windows of {bars} bars")
+        limit = TFDS_MAX_WINDOWS if bar_policy == "tfds" else MAX_WINDOWS
+        if n_windows > limit:
+            yield Problem("skip", t.split, t.where, f"time span too long: {'events' if bar_policy == 'tfds' else 'notes'}"
+                                                    f" until {length:.4g} s would be {n_windows} windows of {bars} bars")
             return
-        # only the windows that can hold an onset: the cost follows the notes, not the time span
-        first_bar = occupied(start, bar, bars * bar, n_windows)
+        if bar_policy == "tfds":   # every window is a row, as in TFDS
+            first_bar = np.arange(n_windows)
+        else:   # only the windows that can hold an onset: the cost follows the notes, not the time span
+            first_bar = occupied(start, bar, bars * bar, n_windows)
         starts, ends = first_bar * bar, (first_bar + bars) * bar
         tail = int((start >= n_bars * bar).sum())
         if tail:
@@ -495,7 +562,7 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
                                                     f"{length - n_bars * bar:.3f} s (less than half a bar)")
     groove, count = groove_vectors(start, notes["velocity"], notes["pitch"].astype(np.int64), step, starts, ends,
                                    close_last=bars is None)
-    keep = count > 0
+    keep = count > 0 if bar_policy == "kelly" else np.ones(len(count), dtype=bool)
     if int(keep.sum()) < n_windows:
         yield Problem("note", t.split, t.where, f"empty windows dropped: {n_windows - int(keep.sum())} of "
                                                 f"{n_windows} windows hold no onset")
@@ -511,7 +578,7 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
     ts = t.time_signature if t.time_signature is not None else (f"{sig[0]}-{sig[1]}" if sig else midi_sig)
     base = {"id": t.id, "drummer": t.drummer, "session": t.session, "style": t.style,
             "style_primary": primary if primary in PRIMARY_STYLES else None, "style_secondary": secondary,
-            "bpm": t.bpm if t.bpm is not None else int(round(bpm)),
+            "bpm": listed_bpm,
             "beat_type": t.beat_type if t.beat_type in BEAT_TYPES else None,
             "time_signature": ts if ts in TIME_SIGNATURES else None, "midi_filename": t.midi_filename,
             "duration": t.duration if t.duration is not None else length, "split": t.split,
@@ -530,7 +597,7 @@ def take_rows(t: Take, data: bytes, config: str) -> Iterator[tuple[str, dict] | 
                     "emotion": emotion.encode(v, a), "valence": v, "arousal": a}
 
 
-def rows(takes: list[Take], config: str) -> Iterator[tuple[str, dict] | Problem]:
+def rows(takes: list[Take], config: str, bar_policy: str = "kelly") -> Iterator[tuple[str, dict] | Problem]:
     """Read each take and yield ``(key, row)`` or a :class:`Problem`."""
     by_source = {t.source: t for t in takes}
     for source, data in read_all([t.source for t in takes]):
@@ -538,4 +605,4 @@ def rows(takes: list[Take], config: str) -> Iterator[tuple[str, dict] | Problem]
         if isinstance(data, Exception):
             yield Problem("skip", t.split, t.where, f"unreadable file: {data}")
             continue
-        yield from take_rows(t, data, config)
+        yield from take_rows(t, data, config, bar_policy)

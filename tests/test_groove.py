@@ -1,13 +1,17 @@
 """The Groove builder on the real fixtures (the full official info.csv, real takes in 4-4 and 3-4,
-mirdata's subset, the zip, the seed layout), every meter, its vectors (known values, no leak from
-groove into emotion), emotion labels, bad input, the synthetic writer and the check CLI."""
+mirdata's subset, the zip, the seed layout), every meter, both bar policies (window counts
+recomputed per take with mido), its vectors (known values, no leak from groove into emotion),
+emotion labels, bad input, the synthetic writer and the check CLI."""
 
+import collections
 import csv
+import dataclasses
 import io
 import json
 import math
 import re
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -25,8 +29,9 @@ PRESENT = [FUNK, CHACARERA, "drummer1/session1/133_funk-fast_125_fill_4-4.mid",
            "drummer8/session2/16_funk_95_beat_4-4.mid"]
 
 
-def _build(data_dir, tmp_path, config=None, num_proc=None, cache="cache"):
-    builder = loading.load_builder("groove", config, data_dir=str(data_dir), cache_dir=str(tmp_path / cache))
+def _build(data_dir, tmp_path, config=None, num_proc=None, cache="cache", **knobs):
+    builder = loading.load_builder("groove", config, data_dir=str(data_dir), cache_dir=str(tmp_path / cache),
+                                   **knobs)
     builder.download_and_prepare(num_proc=num_proc)
     return builder.as_dataset(), loading.skip_records(builder)
 
@@ -44,8 +49,9 @@ def _info(path):
         return list(csv.DictReader(f))
 
 
-def _expected(info_rows, present, bars):
-    """Rows per split from info.csv alone: round(duration / bar) bars, bar = num * 4/den * 60/bpm, hop one bar."""
+def _expected(info_rows, present, bars, bar_policy="kelly"):
+    """Rows per split from info.csv alone, its duration as the length, hop one bar. kelly: bar =
+    num * 4/den * 60/bpm, floor(duration / bar + 0.5) bars; tfds: bar = 60/bpm * num, round()."""
     out = {s: 0 for s in splits.SPLITS}
     for r in info_rows:
         if r["midi_filename"] not in present:
@@ -54,9 +60,41 @@ def _expected(info_rows, present, bars):
             out[r["split"]] += 1
             continue
         num, den = (int(x) for x in r["time_signature"].split("-"))
-        bar = num * (4 / den) * 60 / int(r["bpm"])
-        out[r["split"]] += max(0, math.floor(float(r["duration"]) / bar + 0.5) - bars + 1)
+        if bar_policy == "tfds":
+            n = round(float(r["duration"]) / (60 / int(r["bpm"]) * num))
+        else:
+            n = math.floor(float(r["duration"]) / (num * (4 / den) * 60 / int(r["bpm"])) + 0.5)
+        out[r["split"]] += max(0, n - bars + 1)
     return out
+
+
+def _events(data: bytes):
+    """(seconds, message) of every event of a MIDI file, by mido's own tempo map."""
+    t = 0.0
+    for msg in mido.MidiFile(file=io.BytesIO(data)):
+        t += msg.time
+        yield t, msg
+
+
+# what pretty_midi's get_end_time() takes the maximum of (besides note ends): TFDS's take length
+PRETTY_MIDI_END = {"control_change", "pitchwheel", "set_tempo", "time_signature", "key_signature", "lyrics", "text"}
+
+
+def _expected_windows(data: bytes, bpm: int, meter: str, bars: int, bar_policy: str) -> int:
+    """Windows of one take by the policy's rule, from the raw events. kelly: the notes' end, real
+    bars at the MIDI tempo, windows without a hit dropped; tfds: the last event pretty_midi counts,
+    bars of 60 / bpm * numerator (info.csv bpm), round() (half to even), every window kept."""
+    events = list(_events(data))
+    note_end = [t for t, m in events if m.type == "note_off" or (m.type == "note_on" and m.velocity == 0)]
+    num, den = (int(x) for x in meter.split("-"))
+    if bar_policy == "tfds":
+        length = max(note_end + [t for t, m in events if m.type in PRETTY_MIDI_END])
+        return max(0, round(length / (60 / bpm * num)) - bars + 1)
+    tempo = next(m.tempo for _, m in events if m.type == "set_tempo")
+    bar = num * 4 / den * 60 / mido.tempo2bpm(tempo)
+    hits = [t for t, m in events if m.type == "note_on" and m.velocity > 0]
+    n_bars = math.floor(max(note_end) / bar + 0.5)
+    return sum(any(i * bar <= t < (i + bars) * bar for t in hits) for i in range(n_bars - bars + 1))
 
 
 # -- the official layout on the real files --------------------------------------------
@@ -84,6 +122,119 @@ def test_official_info_csv_and_real_takes(tmp_path, fixtures, config, bars, exac
     soul = "drummer1/eval_session/10_soul-groove10_102_beat_4-4.mid"
     missing = next(r for r in records if r["reason"].endswith(soul))
     assert missing["source"] == "info.csv line 3" and missing["split"] == "test"
+
+
+# windows per take: the trailing controllers of 133 (3.0 s, its last hit ends at 1.654 s) give
+# it 2 quarter-note bars at 125 bpm under tfds; every other take has the same count in both
+BY_POLICY = {
+    ("2bar", "kelly"): [15, 128, 0, 0, 6, 55], ("2bar", "tfds"): [15, 128, 1, 0, 6, 55],
+    ("4bar", "kelly"): [13, 126, 0, 0, 4, 53], ("4bar", "tfds"): [13, 126, 0, 0, 4, 53],
+}
+
+
+@pytest.mark.parametrize("window,bar_policy", list(BY_POLICY))
+def test_windows_per_take_follow_the_bar_policy(tmp_path, fixtures, window, bar_policy):
+    root = fixtures / "groove" / "groove"
+    info = {r["midi_filename"]: r for r in _info(root / "info.csv")}
+    bars = groove.CONFIG_BARS[window]
+    dd, _ = _build(root, tmp_path, groove.config_name(window, bar_policy))
+    rows = _rows(dd)
+    built = collections.Counter(r["midi_filename"] for r in rows)
+    expected = [_expected_windows((root / name).read_bytes(), int(info[name]["bpm"]), info[name]["time_signature"],
+                                  bars, bar_policy) for name in PRESENT]
+    assert [built[name] for name in PRESENT] == expected == BY_POLICY[window, bar_policy]
+    if bar_policy == "tfds":   # windows 0..n-1 of 60 / bpm * numerator s, as TFDS cuts them
+        for name in PRESENT:
+            mine = [r for r in rows if r["midi_filename"] == name]
+            bar = 60 / int(info[name]["bpm"]) * int(info[name]["time_signature"].split("-")[0])
+            assert [r["start_bar"] for r in mine] == list(range(len(mine)))
+            assert [r["segment_start"] for r in mine] == pytest.approx([i * bar for i in range(len(mine))], rel=1e-6)
+            assert [r["segment_end"] for r in mine] == pytest.approx([(i + bars) * bar for i in range(len(mine))],
+                                                                     rel=1e-6)
+
+
+def test_bar_policy_as_a_keyword_is_the_named_config(tmp_path, fixtures):
+    root = fixtures / "groove" / "groove"
+    named, _ = _build(root, tmp_path, "2bar-tfds", cache="c1")
+    keyword, _ = _build(root, tmp_path, "2bar", cache="c2", bar_policy="tfds")
+    for split in named:
+        assert named[split].data.table.equals(keyword[split].data.table), split
+    with pytest.raises(ValueError, match=r"unknown bar_policy 'TFDS'; expected one of kelly, tfds"):
+        _build(root, tmp_path, "2bar", cache="c3", bar_policy="TFDS")
+
+
+def _with_pedal_after(data: bytes, seconds: float) -> bytes:
+    """The take with hi-hat pedal controllers (CC 4, as the TD-11 sends) until ``seconds`` after its
+    last note: what 243 takes of the full release hold."""
+    midi = mido.MidiFile(file=io.BytesIO(data))
+    track = midi.tracks[0]
+    tempo = next(m.tempo for m in track if m.type == "set_tempo")
+    end = track.pop()
+    assert end.type == "end_of_track"
+    step = int(mido.second2tick(seconds / 4, midi.ticks_per_beat, tempo))
+    track.extend(mido.Message("control_change", channel=9, control=4, value=v, time=step) for v in (90, 40, 90, 0))
+    track.append(end.copy(time=0))
+    out = io.BytesIO()
+    midi.save(file=out)
+    return out.getvalue()
+
+
+def test_kelly_length_is_the_last_note_tfds_counts_trailing_controllers(fixtures):
+    data = (fixtures / "groove" / "groove" / FUNK).read_bytes()
+    pedal = _with_pedal_after(data, 30.0)
+    take = groove.Take("t", FUNK, "test", None, FUNK, style="funk/groove1", bpm=138, time_signature="4-4")
+    for window, bars in (("full", None), ("2bar", 2), ("4bar", 4)):
+        plain = list(groove.take_rows(take, data, window))
+        assert [k for k, _ in plain] == [k for k, _ in groove.take_rows(take, pedal, window)]
+        for (_, a), (_, b) in zip(plain, groove.take_rows(take, pedal, window)):
+            assert a["segment_end"] == b["segment_end"] and np.array_equal(a["groove"], b["groove"])
+        tfds_plain = [r for _, r in groove.take_rows(take, data, window, "tfds")]
+        tfds_pedal = [r for _, r in groove.take_rows(take, pedal, window, "tfds")]
+        if bars is None:   # full: one row over [0, L], L the last event under tfds
+            assert tfds_pedal[0]["segment_end"] == pytest.approx(27.872308 + 30, abs=1e-3)
+            continue
+        bar = 60 / 138 * 4
+        assert len(tfds_plain) == round(27.872308 / bar) - bars + 1 == len(plain)
+        assert len(tfds_pedal) == round((27.872308 + 30) / bar) - bars + 1 == _expected_windows(
+            pedal, 138, "4-4", bars, "tfds")
+        assert _expected_windows(pedal, 138, "4-4", bars, "kelly") == len(plain)
+        # the windows that start after the last hit (27.770 s) are rows too, empty; the others are unchanged
+        after = [r["num_onsets"] for r in tfds_pedal if r["segment_start"] > 27.8]
+        assert len(after) == len(tfds_pedal) - math.ceil(27.8 / bar) and set(after) == {0}
+        assert all(r["num_onsets"] > 0 for r in tfds_pedal if r["segment_start"] < 27.7)
+        for a, b in zip(tfds_plain, tfds_pedal):
+            assert a["start_bar"] == b["start_bar"] and np.array_equal(a["groove"], b["groove"])
+
+
+def test_tfds_guards_against_damaged_files(fixtures):
+    data = (fixtures / "groove" / "groove" / FUNK).read_bytes()
+    take = groove.Take("t", FUNK, "test", None, FUNK, bpm=138, time_signature="4-4")
+    far = _with_pedal_after(data, 1e5)   # a controller a day later: 57,500 windows of empty rows under tfds
+    problems = [p.reason for p in groove.take_rows(take, far, "2bar", "tfds")]
+    assert len(problems) == 1 and problems[0].startswith("time span too long: events until 1e+05 s")
+    assert len([r for r in groove.take_rows(take, far, "2bar") if isinstance(r, tuple)]) == 15   # kelly: the notes
+    zero = dataclasses.replace(take, bpm=0)
+    assert [p.reason for p in groove.take_rows(zero, data, "2bar", "tfds")] == ["no usable bpm to cut bars: 0"]
+    with pytest.raises(ValueError, match="unknown window '8bar'"):
+        list(groove.take_rows(take, data, "8bar"))
+
+
+def test_tfds_counts_script_beside_the_tfds_table(tmp_path, fixtures, capsys):
+    """The script that compares a build of the full release with TFDS's table, run on the fixtures
+    (6 of the 1150 takes: far from the table). Its info.csv column is the rule over all 1150 rows
+    with info.csv's duration as the length (the figures the card quotes)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from groove_tfds_counts import main
+    assert main([str(fixtures / "groove" / "groove"), "--cache-dir", str(tmp_path / "c")]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"2bar-tfds +train +18,163 +6 +-18,157 +16,999\n", out)
+    assert re.search(r"2bar-tfds +validation +2,252 +129 +-2,123 +2,180\n", out)
+    assert re.search(r"4bar-tfds +test +2,033 +66 +-1,967 +1,901\n", out)
+    info = _info(fixtures / "groove" / "groove" / "info.csv")
+    every = {r["midi_filename"] for r in info}
+    assert _expected(info, every, 2, "tfds") == {"train": 16999, "validation": 2180, "test": 2064}
+    assert _expected(info, every, 4, "tfds") == {"train": 16184, "validation": 2066, "test": 1901}
+    assert out.rstrip().endswith("NOT equal to the TFDS table")
 
 
 def test_official_columns_and_vocabularies(tmp_path, fixtures):
@@ -171,14 +322,17 @@ def test_every_official_meter(tmp_path):
     info = _info(root / "info.csv")
     assert {r["time_signature"] for r in info} == set(groove.TIME_SIGNATURES)
     present = {r["midi_filename"] for r in info}
-    for config, bars in (("full", None), ("2bar", 2), ("4bar", 4)):
-        dd, records = _build(root, tmp_path, config, cache=f"c{config}")
-        assert _counts(dd) == _expected(info, present, bars), config
+    for config, bars, policy in (("full", None, "kelly"), ("2bar", 2, "kelly"), ("4bar", 4, "kelly"),
+                                 ("2bar", 2, "tfds"), ("4bar", 4, "tfds")):
+        dd, records = _build(root, tmp_path, config, cache=f"c{config}{policy}", bar_policy=policy)
+        # no controller after the last note here: info.csv's duration is the length of both policies
+        assert _counts(dd) == _expected(info, present, bars, policy), (config, policy)
         if bars:
             for r in _rows(dd):
                 row = next(i for i in info if i["id"] == r["id"])
                 num, den = (int(x) for x in row["time_signature"].split("-"))
-                bar = num * (4 / den) * 60 / int(row["bpm"])
+                # a 6-8 bar: 3 quarter notes (kelly), 6 (tfds: quarter-note beats whatever the denominator)
+                bar = 60 / int(row["bpm"]) * (num if policy == "tfds" else num * 4 / den)
                 assert r["segment_end"] - r["segment_start"] == pytest.approx(bars * bar, rel=1e-4)
                 assert r["segment_start"] == pytest.approx(r["start_bar"] * bar, rel=1e-4)
 

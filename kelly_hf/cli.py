@@ -100,6 +100,13 @@ def check(args) -> int:
         decoded = _decoded_emotion(first)
         if decoded:
             print(f"  {decoded}")
+    # notes the builder flags as headlines (e.g. DEAM's static vs dynamic disagreement): in full, first
+    headline = tuple(getattr(builder, "HEADLINE_NOTES", ()))
+    heads = [r for r in records if headline and r["kind"] == "note" and r["reason"].startswith(headline)]
+    if heads:
+        print(f"\n!! read this first: {len(heads)} note{'s' * (len(heads) > 1)} on the labels themselves")
+        for r in heads:
+            print(f"  {r['source']}:\n    {r['reason']}")
     for kind, title in (("skip", "skipped inputs"), ("note", "notes on written rows")):
         counts = loading.reason_counts(records, kind)
         if counts:

@@ -36,6 +36,25 @@ file is a :class:`~kelly_hf.builder.DataDirError` listing every place looked, a
 CSV without the needed columns an :class:`AnnotationFileError` naming the file
 and the columns looked for.
 
+**Labels of the song config** (``labels``): ``"static"`` (default) the song-level
+CSVs; ``"dynamic"`` the mean of each song's 2 Hz labels (canonical scales, so
+``v = mean(x)``, ``a = (mean(x) + 1) / 2``), std null: the 2 Hz files hold the raters'
+mean only, not their spread; ``"auto"`` the song-level values, except in an id block
+where the check below finds valence and arousal swapped: there the 2 Hz means (std
+null), and a static row without 2 Hz labels there is a skip record.
+
+**Static vs dynamic check.** When the tree holds both kinds, each of DEAM's id blocks
+(:data:`ID_BLOCKS`: the 2013 songs 1-1000, 2014 1001-2000, 2015 2001-2058) with at
+least :data:`MIN_COMPARED` songs labelled in both is compared: ``r(s, d)`` is the
+Pearson correlation over those songs of the static dimension ``s`` with the mean of
+the 2 Hz dimension ``d``. The block is *swapped* when ``r(static valence, dynamic
+arousal) > r(static valence, dynamic valence)`` and ``r(static arousal, dynamic
+valence) > r(static arousal, dynamic arousal)``; each swapped block is a note whose
+reason starts with :data:`DISAGREE` and names the id range and the four correlations.
+The check runs in every config and value of ``labels`` (a file read only for the
+check reports nothing else); songs with non-numeric ids or ids outside the blocks are
+not compared.
+
 **Frames.** The dynamic label at ``sample_<T>ms`` pairs with the audio window
 ``[T, T + 500 ms)`` (the DEAM features' convention: a frame time is the start of
 its 500 ms window); its ``mel`` is the mean of the kelly-mel frames centred in
@@ -84,6 +103,12 @@ DYNAMIC_LOOKED_FOR = (
     "'arousal.csv' (official DEAM, also inside DEAM_Annotations.zip), or 'valence_cont_average.csv' and "
     "'arousal_cont_average.csv' (emoMusic)")
 AUDIO_LOOKED_FOR = "'MEMD_audio/<song_id>.mp3' or 'audio/*.wav' (any .mp3/.wav/.flac/.ogg), or DEAM_audio.zip"
+
+LABELS = ("static", "dynamic", "auto")    # values of the song config's ``labels``
+# DEAM's song-id blocks (first id, last id, MediaEval set): annotated at different times
+ID_BLOCKS = ((1, 1000, "2013"), (1001, 2000, "2014"), (2001, 2058, "2015"))
+MIN_COMPARED = 20    # fewer songs labelled both ways in a block: its correlations say too little
+DISAGREE = "static and dynamic annotations disagree"
 
 # Header names after normalisation (lower case, spaces removed); first match wins.
 ID_COLUMNS = ("song_id", "songid", "filename", "file_name", "file")
@@ -315,12 +340,14 @@ def _static_label(cells, cols, deam_scale: bool, song_id: str, where: str):
     return Label(v, a, stds["valence_std"], stds["arousal_std"]), notes
 
 
-def read_dynamic(inputs: Inputs) -> tuple[dict[str, tuple[Dynamic, str]], list[Problem]]:
-    """2 Hz labels ``{song_id: (dynamic, "file line N")}`` from the first kind of file pair present."""
+def read_dynamic(inputs: Inputs, needed_by: str = "") -> tuple[dict[str, tuple[Dynamic, str]], list[Problem]]:
+    """2 Hz labels ``{song_id: (dynamic, "file line N")}`` from the first kind of file pair present
+    (``needed_by``: what needs them, for the error when there are none)."""
     valence_files, problems = _choose(inputs, {k: (v[0],) for k, v in DYNAMIC_KINDS.items()},
                                       lambda s, names: s.name.lower() in names)
     if not valence_files:
-        raise DataDirError(f"deam: no dynamic (2 Hz) annotation CSVs under {inputs.root}; looked for (recursively, "
+        raise DataDirError(f"deam: no dynamic (2 Hz) annotation CSVs under {inputs.root}"
+                           f"{f' ({needed_by} needs them)' if needed_by else ''}; looked for (recursively, "
                            f"also inside .zip/.tar archives) {DYNAMIC_LOOKED_FOR}")
     arousal_name = next(a for v, a in DYNAMIC_KINDS.values() if v == valence_files[0].name.lower())
     out: dict[str, tuple[Dynamic, str]] = {}
@@ -460,6 +487,117 @@ def _sibling(inputs: Inputs, source: Source, name: str) -> Source | None:
     return next((s for s in inputs.csvs if s.name.lower() == name and place(s) == place(source)), None)
 
 
+# -- static vs dynamic ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockCheck:
+    """One id block (an :data:`ID_BLOCKS` entry) compared: ``r[i][j]`` = correlation of static
+    dimension i with the 2 Hz mean of dimension j (0 valence, 1 arousal) over ``songs`` songs."""
+
+    block: tuple[int, int, str]
+    songs: int
+    r: tuple[tuple[float, float], tuple[float, float]]
+
+    @property
+    def swapped(self) -> bool:
+        (vv, va), (av, aa) = self.r
+        return va > vv and av > aa   # False when a correlation is NaN (a constant column)
+
+    @property
+    def ids(self) -> str:
+        return f"songs {self.block[0]}-{self.block[1]}"
+
+
+def block_of(song_id: str) -> tuple[int, int, str] | None:
+    """The :data:`ID_BLOCKS` entry holding a numeric song id, else None."""
+    if not (song_id.isascii() and song_id.isdigit()) or len(song_id) > 9:
+        return None
+    n = int(song_id)
+    return next((b for b in ID_BLOCKS if b[0] <= n <= b[1]), None)
+
+
+def dynamic_mean(dyn: Dynamic) -> Label:
+    """Song-level label from the 2 Hz labels (already canonical): their means, std null."""
+    return Label(float(np.mean(dyn.valence)), float(np.mean(dyn.arousal)), None, None)
+
+
+def compare(static: dict, dynamic: dict) -> list[BlockCheck]:
+    """Each id block with at least MIN_COMPARED songs in both ``{song_id: (Label, where)}``
+    and ``{song_id: (Dynamic, where)}``, with its correlations."""
+    by_block: dict[tuple, list[str]] = {}
+    for song_id in static.keys() & dynamic.keys():
+        block = block_of(song_id)
+        if block is not None:
+            by_block.setdefault(block, []).append(song_id)
+    checks = []
+    for block in ID_BLOCKS:
+        ids = sorted(by_block.get(block, ()), key=sort_key)
+        if len(ids) < MIN_COMPARED:
+            continue
+        s = np.array([(static[i][0].valence, static[i][0].arousal) for i in ids])
+        means = [dynamic_mean(dynamic[i][0]) for i in ids]
+        d = np.array([(m.valence, m.arousal) for m in means])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.corrcoef(s.T, d.T)[:2, 2:]
+        checks.append(BlockCheck(block, len(ids), tuple(tuple(float(x) for x in row) for row in r)))
+    return checks
+
+
+def check_annotations(root: str) -> list[BlockCheck]:
+    """The static vs dynamic comparison of a DEAM tree (raises when either kind is missing)."""
+    inputs = find_inputs(root)
+    return compare(read_static(inputs)[0], read_dynamic(inputs)[0])
+
+
+def _file_of(where: str) -> str:
+    return where.rsplit(" line ", 1)[0]
+
+
+def disagreement(check: BlockCheck, static: dict, dynamic: dict, outcome: str) -> Problem:
+    """The note of a swapped block: id range, correlations, the files, what the build did."""
+    ids = [i for i in static.keys() & dynamic.keys() if block_of(i) == check.block]
+    static_files = sorted({_file_of(static[i][1]) for i in ids})
+    valence_files = sorted({_file_of(dynamic[i][1]) for i in ids})
+    (vv, va), (av, aa) = check.r
+    return Problem("note", "*", ", ".join(static_files),
+                   f"{DISAGREE}: {check.ids} ({check.block[2]} set, {check.songs} songs labelled in both): static "
+                   f"valence correlates {va:.3f} with the dynamic arousal but {vv:.3f} with the dynamic valence, "
+                   f"static arousal {av:.3f} with the dynamic valence but {aa:.3f} with the dynamic arousal, so "
+                   f"valence and arousal look swapped in one of the two files (2 Hz labels: "
+                   f"{', '.join(valence_files)} and its arousal file); {outcome}")
+
+
+# What the rows have in a swapped block, by config / labels value (the end of the note).
+OUTCOME = {"frames": "the frames config has the 2 Hz labels",
+           "dynamic": "labels='dynamic': the rows have the 2 Hz means",
+           "auto": "labels='auto': the rows of these songs have the 2 Hz means",
+           "static": "the rows keep the static values (labels='static'; 'auto' takes the 2 Hz means here)"}
+
+
+def _for_the_check(read, inputs: Inputs) -> tuple[dict, list[Problem]]:
+    """Labels read only to compare: none when the files are absent, a note when unusable;
+    the rows' own problems belong to the config that reads them for its labels."""
+    try:
+        return read(inputs)[0], []
+    except DataDirError:
+        return {}, []
+    except AnnotationFileError as exc:
+        return {}, [Problem("note", "*", inputs.root, f"static and dynamic annotations not compared: {exc}")]
+
+
+def auto_labels(static: dict, dynamic: dict, swapped: list[BlockCheck]) -> tuple[dict, list[Problem]]:
+    """labels="auto": the static labels, the 2 Hz means in the swapped blocks."""
+    blocks = {c.block: c for c in swapped}
+    labels = {i: v for i, v in static.items() if block_of(i) not in blocks}
+    labels.update({i: (dynamic_mean(d), where) for i, (d, where) in dynamic.items() if block_of(i) in blocks})
+    problems = [Problem("skip", _split_of(i), where,
+                        f"no dynamic labels in a swapped block: song {i} is in {blocks[block_of(i)].ids}, where "
+                        f"labels='auto' takes the 2 Hz means, and has no 2 Hz labels", i)
+                for i, (_, where) in static.items() if block_of(i) in blocks and i not in dynamic]
+    return labels, problems
+
+
 # -- pairing ------------------------------------------------------------------------
 
 
@@ -501,30 +639,57 @@ def pair(inputs: Inputs, labels: dict, rejected: dict[str, str], what: str) -> t
     return songs, problems
 
 
-def catalog(root: str, config: str) -> tuple[dict[str, list[Song]], list[Problem]]:
-    """``({split: songs}, problems)`` for config ``"song"`` or ``"frames"``.
+def catalog(root: str, config: str, labels: str = "static") -> tuple[dict[str, list[Song]], list[Problem]]:
+    """``({split: songs}, problems)`` for config ``"song"`` (with ``labels`` one of
+    :data:`LABELS`) or ``"frames"``.
 
     Raises :class:`~kelly_hf.builder.DataDirError` (no audio / no label files,
-    naming what was looked for) or :class:`AnnotationFileError`.
+    naming what was looked for), :class:`AnnotationFileError` or ``ValueError``
+    (an unknown ``labels``).
     """
+    if labels not in LABELS:
+        raise ValueError(f"deam: labels must be one of {', '.join(map(repr, LABELS))}, not {labels!r}")
+    if config == "frames" and labels != "static":
+        raise ValueError(f"deam: labels={labels!r} is for the song config; frames always has the 2 Hz labels")
     inputs = find_inputs(root)
-    if config == "frames":
-        labels, problems = read_dynamic(inputs)
-        what = "dynamic (2 Hz) annotation CSVs"
+    mode = "frames" if config == "frames" else labels
+    # the labels the rows use are read with their problems; a kind read only to compare, without
+    if mode in ("frames", "dynamic"):
+        dynamic, problems = read_dynamic(inputs, "" if mode == "frames" else f"labels={labels!r}")
+        static, notes = _for_the_check(read_static, inputs)
+    elif mode == "auto":
+        static, problems = read_static(inputs)
+        dynamic, dynamic_problems = read_dynamic(inputs, f"labels={labels!r}")
+        notes = []
     else:
-        labels, problems = read_static(inputs)
-        what = "song-level annotation CSVs"
+        static, problems = read_static(inputs)
+        dynamic, notes = _for_the_check(read_dynamic, inputs)
+    swapped = [c for c in compare(static, dynamic) if c.swapped] if static and dynamic else []
+    notes += [disagreement(c, static, dynamic, OUTCOME[mode]) for c in swapped]
+    what = {"frames": "dynamic (2 Hz) annotation CSVs", "dynamic": "dynamic (2 Hz) annotation CSVs",
+            "auto": "song-level or dynamic annotation CSVs", "static": "song-level annotation CSVs"}[mode]
+    if mode == "frames":
+        labels_of = dynamic
+    elif mode == "dynamic":
+        labels_of = {i: (dynamic_mean(d), where) for i, (d, where) in dynamic.items()}
+    elif mode == "auto":
+        labels_of, more = auto_labels(static, dynamic, swapped)
+        # the 2 Hz rows' problems matter where they are the labels: the swapped blocks (and rows without an id)
+        used = {c.block for c in swapped}
+        problems += [p for p in dynamic_problems if p.song_id is None or block_of(p.song_id) in used] + more
+    else:
+        labels_of = static
     if not inputs.audio:
         raise DataDirError(f"deam: no audio under {root}; looked for (recursively, also inside "
                            f".zip/.tar archives) {AUDIO_LOOKED_FOR}")
     # song id -> why its label row was skipped (the first reason reported for it)
     rejected = {p.song_id: p.reason.split(":", 1)[0] for p in reversed(problems) if p.song_id is not None}
-    songs, more = pair(inputs, labels, rejected, what)
+    songs, more = pair(inputs, labels_of, rejected, what)
     by_split = {s: [] for s in splits.SPLITS}
     for song in songs:
         by_split[_split_of(song.song_id)].append(song)
     unreadable = [Problem(p.kind, p.split, p.source, p.reason) for p in inputs.problems]
-    return by_split, unreadable + problems + more
+    return by_split, notes + unreadable + problems + more
 
 
 # -- rows ---------------------------------------------------------------------------

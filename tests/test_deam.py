@@ -23,10 +23,14 @@ STATIC_HEADER = "song_id, valence_mean, valence_std, arousal_mean, arousal_std"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:audioread")
 
 
-def _build(data_dir, tmp_path, name=None, num_proc=None, cache="cache"):
-    builder = loading.load_builder("deam", name, data_dir=str(data_dir), cache_dir=str(tmp_path / cache))
+def _build(data_dir, tmp_path, name=None, num_proc=None, cache="cache", **config):
+    return _built(data_dir, tmp_path, name, num_proc, cache, **config)[:2]
+
+
+def _built(data_dir, tmp_path, name=None, num_proc=None, cache="cache", **config):
+    builder = loading.load_builder("deam", name, data_dir=str(data_dir), cache_dir=str(tmp_path / cache), **config)
     builder.download_and_prepare(num_proc=num_proc)
-    return builder.as_dataset(), loading.skip_records(builder)
+    return builder.as_dataset(), loading.skip_records(builder), builder
 
 
 def _rows(dd):
@@ -143,7 +147,8 @@ def test_frames_on_song_3_with_the_real_2hz_csvs(tmp_path, fixtures):
     assert np.array_equal(np.float32(row["mel"]), audio.window_features(y, sr, np.array(times[:60]), 0.5))
     assert np.array_equal(np.float32(row["emotion"][7]), emotion.encode(v[7], (a[7] + 1) / 2))
     assert _skips(records) == {"annotation without audio": 743}
-    assert _skips(records, "note") == {"labels past the end of the audio": 1}
+    # the song-level CSVs are there too: compared with the 2 Hz labels (the 2013 block disagrees, see below)
+    assert _skips(records, "note") == {"labels past the end of the audio": 1, deam.DISAGREE: 1}
     # the song config of the same folder still reads the song-level CSVs
     assert [r["song_id"] for r in _rows(_build(d, tmp_path, "song", cache="c2")[0])] == ["3"]
 
@@ -166,6 +171,165 @@ def test_emomusic_files_column_order_and_precedence(tmp_path, fixtures):
     assert (row["valence_std"], row["arousal_std"]) == pytest.approx((1.7029 / 4, 1.8409 / 8))
     frames = _rows(_build(d, tmp_path, "frames", cache="c3")[0])[0]  # *_cont_average.csv read directly
     assert len(frames["times_s"]) == 60
+
+
+# -- static vs dynamic annotations: the check and the labels value ------------------------
+
+EMO = "emomusic_1000songs/annotations"
+
+
+def _disagreements(records):
+    return [r for r in records if r["kind"] == "note" and r["reason"].startswith(deam.DISAGREE)]
+
+
+def _numbers(reason):
+    return [float(x) for x in re.findall(r"correlates (\d\.\d{3}) .*? but (\d\.\d{3})", reason)[0]] + \
+        [float(x) for x in re.findall(r"static arousal (\d\.\d{3}) .*? but (\d\.\d{3})", reason)[0]]
+
+
+def test_check_fires_on_the_fixtures_official_layout(tmp_path, fixtures, caplog):
+    """The real song-level CSVs against the real 2 Hz averages (emoMusic's, in DEAM's dynamic folder)."""
+    d = official(tmp_path, fixtures, dynamic=True)
+    checks = deam.check_annotations(str(d))
+    # only the 2013 block has songs labelled both ways (the 2 Hz files hold songs 2..1000)
+    assert [(c.block, c.songs, c.swapped) for c in checks] == [((1, 1000, "2013"), 744, True)]
+    (vv, va), (av, aa) = checks[0].r
+    assert (round(va, 3), round(vv, 3), round(av, 3), round(aa, 3)) == (0.956, 0.575, 0.950, 0.570)
+    with caplog.at_level("WARNING", logger="kelly_hf"):
+        dd, records = _build(d, tmp_path)
+    [note] = _disagreements(records)
+    assert note["source"] == STATIC_1_2000 and note["split"] == "*"
+    assert "songs 1-1000 (2013 set, 744 songs labelled in both)" in note["reason"]
+    assert _numbers(note["reason"]) == [0.956, 0.575, 0.950, 0.570]
+    assert f"{DYNAMIC}/valence.csv" in note["reason"] and "labels='static'" in note["reason"]
+    assert any(deam.DISAGREE in m and "songs 1-1000" in m for m in caplog.messages)   # the build log shows it
+    # the default keeps today's rows: the static values of song 3
+    assert (_rows(dd)[0]["valence"], _rows(dd)[0]["arousal"]) == pytest.approx(((3.5 - 5) / 4, (3.3 - 1) / 8))
+    # the frames config compares too; on the whole fixture folder the same files meet
+    assert len(_disagreements(_build(d, tmp_path, "frames", cache="c2")[1])) == 1
+    shutil.copytree(fixtures / "deam", tmp_path / "all")
+    [note] = _disagreements(_build(tmp_path / "all", tmp_path, cache="c3")[1])
+    assert f"{EMO}/valence_cont_average.csv" in note["reason"] and _numbers(note["reason"])[0] == 0.956
+
+
+def test_check_is_silent_on_consistent_trees(tmp_path, fixtures):
+    # 1. emoMusic's own static_annotations.csv (read by name: mean_arousal comes first) and its 2 Hz files
+    d = tmp_path / "emo"
+    shutil.copytree(fixtures / "deam" / "emomusic_1000songs", d / "emomusic_1000songs")
+    (d / "MEMD_audio").mkdir()
+    shutil.copy(fixtures / "deam" / "MEMD_audio" / "3.mp3", d / "MEMD_audio" / "3.mp3")
+    [check] = deam.check_annotations(str(d))
+    assert check.songs == 744 and not check.swapped
+    assert [round(x, 3) for row in check.r for x in row] == [0.950, 0.570, 0.575, 0.956]
+    rows = {}
+    for config, labels in (("song", "auto"), ("frames", "static")):
+        dd, records = _build(d, tmp_path, config, cache=f"c-{config}-{labels}", labels=labels)
+        assert not [r for r in records if r["kind"] == "note" and "annotations" in r["reason"]], (config, labels)
+        rows[config] = _rows(dd)[0]
+    # auto on a consistent tree: the static values
+    assert (rows["song"]["valence"], rows["song"]["valence_std"]) == pytest.approx(((3.3 - 5) / 4, 1.7029 / 4))
+    # 2. the official song-level file with the 2013 block's valence and arousal columns exchanged
+    fixed = official(tmp_path, fixtures, dynamic=True, name="fixed")
+    lines = (fixed / STATIC_1_2000).read_text().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        i, vm, vs, am, as_ = line.split(",")
+        out.append(",".join([i, am, as_, vm, vs] if int(i) <= 1000 else [i, vm, vs, am, as_]))
+    (fixed / STATIC_1_2000).write_text("\n".join(out) + "\n")
+    [check] = deam.check_annotations(str(fixed))
+    assert not check.swapped and check.r[0][0] > 0.94 and check.r[1][1] > 0.95
+    assert not _disagreements(_build(fixed, tmp_path, cache="c-fixed")[1])
+    # 3. the synthetic corpus: see test_synthetic_writer_official_layout_and_learnable
+
+
+def labels_tree(tmp_path, fixtures):
+    """The official layout with both kinds of labels; audio for song 3 (2013 block), 4 (2013, its
+    2 Hz rows removed), 1001 (2014) and 2001 (2015) - the last two have no 2 Hz labels."""
+    d = official(tmp_path, fixtures, dynamic=True, name="labels")
+    for song_id in ("4", "1001", "2001"):
+        shutil.copy(d / "MEMD_audio" / "3.mp3", d / "MEMD_audio" / f"{song_id}.mp3")
+    for dim in ("valence", "arousal"):
+        path = d / DYNAMIC / f"{dim}.csv"
+        path.write_text("".join(line for line in path.read_text().splitlines(True) if not line.startswith("4,")))
+    return d
+
+
+def test_labels_static_dynamic_auto_on_the_fixtures(tmp_path, fixtures):
+    d = labels_tree(tmp_path, fixtures)
+    _, v = _wide_row(d / DYNAMIC / "valence.csv", "3")
+    _, a = _wide_row(d / DYNAMIC / "arousal.csv", "3")
+    dynamic_3 = (np.mean(v), (np.mean(a) + 1) / 2)          # DESIGN §2 on the 61 values of song 3
+    static_3 = ((3.5 - 5) / 4, (3.3 - 1) / 8)
+    built = {}
+    for labels in ("static", "dynamic", "auto"):
+        dd, records, builder = _built(d, tmp_path, cache="c", labels=labels)
+        built[labels] = ({r["song_id"]: r for r in _rows(dd)}, records, builder.cache_dir)
+        [note] = _disagreements(records)   # the same finding, whatever the labels
+        assert "songs 1-1000" in note["reason"] and f"labels='{labels}'" in note["reason"]
+
+    rows, records, _ = built["static"]
+    assert sorted(rows, key=deam.sort_key) == ["3", "4", "1001", "2001"]
+    assert (rows["3"]["valence"], rows["3"]["arousal"]) == pytest.approx(static_3)
+    assert rows["3"]["valence_std"] == pytest.approx(1.75 / 4)
+
+    rows, records, _ = built["dynamic"]
+    assert list(rows) == ["3"]
+    assert (rows["3"]["valence"], rows["3"]["arousal"]) == pytest.approx(dynamic_3)
+    assert rows["3"]["valence_std"] is None and rows["3"]["arousal_std"] is None   # no raters' spread given
+    assert np.array_equal(np.float32(rows["3"]["emotion"]), emotion.encode(*dynamic_3))
+    assert _skips(records) == {"audio without annotation": 3, "annotation without audio": 742}
+    assert {r["source"] for r in records if r["reason"].startswith("audio without")} == \
+        {"MEMD_audio/4.mp3", "MEMD_audio/1001.mp3", "MEMD_audio/2001.mp3"}
+
+    rows, records, _ = built["auto"]
+    assert sorted(rows, key=deam.sort_key) == ["3", "1001", "2001"]
+    assert (rows["3"]["valence"], rows["3"]["arousal"]) == pytest.approx(dynamic_3)            # swapped block
+    assert rows["3"]["valence_std"] is None
+    assert (rows["1001"]["valence"], rows["1001"]["arousal"]) == \
+        pytest.approx(tuple(built["static"][0]["1001"][k] for k in ("valence", "arousal")))   # 2014: not compared
+    assert rows["2001"]["valence"] == pytest.approx((3.2 - 5) / 4)                             # 2015: static
+    [no_2hz] = [r for r in records if r["reason"].startswith("no dynamic labels in a swapped block")]
+    assert no_2hz["source"] == f"{STATIC_1_2000} line 4" and "song 4 is in songs 1-1000" in no_2hz["reason"]
+    assert _skips(records)["label unusable"] == 1   # 4.mp3: its static row is the one skipped
+    # the value is part of the cache key: three builds, three caches; the same value reuses its cache
+    assert len({b[2] for b in built.values()}) == 3
+    assert _built(d, tmp_path, cache="c", labels="auto")[2].cache_dir == built["auto"][2]
+
+
+def test_labels_errors(tmp_path, fixtures):
+    d = official(tmp_path, fixtures)   # song-level CSVs only
+    for labels in ("dynamic", "auto"):
+        with pytest.raises(FileNotFoundError, match=rf"no dynamic \(2 Hz\) annotation CSVs under {re.escape(str(d))} "
+                                                    rf"\(labels='{labels}' needs them\).*valence\.csv.*arousal\.csv"):
+            _build(d, tmp_path, cache=f"c-{labels}", labels=labels)
+    with pytest.raises(ValueError, match=r"labels must be one of 'static', 'dynamic', 'auto', not 'Dynamic'"):
+        _build(d, tmp_path, labels="Dynamic")
+    with pytest.raises(ValueError, match="labels='auto' is for the song config"):
+        _build(d, tmp_path, "frames", labels="auto")
+    # without dynamic labels the static build is today's: no comparison, no note
+    assert not _disagreements(_build(d, tmp_path, cache="c-static")[1])
+
+
+def test_block_rule():
+    def dicts(n, swap):
+        rng = np.random.default_rng(0)
+        vs, as_ = rng.uniform(-0.9, 0.9, n), rng.uniform(0.1, 0.9, n)
+        static = {str(i + 2): (deam.Label(float(a * 2 - 1) if swap else float(v), float((v + 1) / 2) if swap
+                                          else float(a), None, None), "s") for i, (v, a) in enumerate(zip(vs, as_))}
+        dynamic = {str(i + 2): (deam.Dynamic((15.0, 15.5), (float(v),) * 2, (float(a),) * 2), "d")
+                   for i, (v, a) in enumerate(zip(vs, as_))}
+        return static, dynamic
+    assert deam.compare(*dicts(deam.MIN_COMPARED - 1, swap=True)) == []   # too few songs: not compared
+    [swapped] = deam.compare(*dicts(deam.MIN_COMPARED, swap=True))
+    [straight] = deam.compare(*dicts(deam.MIN_COMPARED, swap=False))
+    assert swapped.swapped and not straight.swapped and straight.r[0][0] == pytest.approx(1.0)
+    static, dynamic = dicts(30, swap=False)
+    flat = {k: (deam.Label(0.0, x.arousal, None, None), w) for k, (x, w) in static.items()}
+    [constant] = deam.compare(flat, dynamic)   # a constant column: NaN correlations, never "swapped"
+    assert math.isnan(constant.r[0][0]) and not constant.swapped
+    assert [deam.block_of(i) for i in ("1", "1000", "1001", "2000", "2001", "2058")] == \
+        [(1, 1000, "2013")] * 2 + [(1001, 2000, "2014")] * 2 + [(2001, 2058, "2015")] * 2
+    assert [deam.block_of(i) for i in ("0", "2059", "calm_01", "3a", "\u0663")] == [None] * 5
 
 
 # -- the seed layout and audio formats --------------------------------------------------
@@ -347,6 +511,8 @@ def test_synthetic_writer_official_layout_and_learnable(tmp_path):
     late = (tmp_path / "a" / "deam" / SONG_LEVEL / "static_annotations_averaged_songs_2000_2058.csv").read_text()
     assert "valence_ max_mean" in late and late.splitlines()[1].startswith("2001,")
     assert again.endswith("deam")
+    # its song-level labels are the means of its 2 Hz ones: compared (ids 2..40) and consistent, so silent
+    assert [(c.block, c.songs, c.swapped) for c in deam.check_annotations(root)] == [((1, 1000, "2013"), 39, False)]
     dd, records = _build(root, tmp_path)
     assert not records
     rows = _rows(dd)
@@ -381,6 +547,17 @@ def test_check_cli(tmp_path, fixtures, capsys):
     assert "skipped inputs (1801)" in out and "1801 x annotation without audio" in out
     assert cli(["check", "deam", str(tmp_path / "nope"), "--cache-dir", str(tmp_path / "cache")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert "read this first" not in out   # no 2 Hz labels there: nothing compared
+    # with the 2 Hz labels beside them: the disagreement in full, above the skip counts
+    d = official(tmp_path, fixtures, dynamic=True, name="both")
+    assert cli(["check", "deam", str(d), "--cache-dir", str(tmp_path / "cache")]) == 0
+    out = capsys.readouterr().out
+    head = out.index("!! read this first: 1 note on the labels themselves")
+    assert head < out.index("skipped inputs") < out.index("notes on written rows")
+    block = out[head:out.index("skipped inputs")]
+    assert STATIC_1_2000 in block and "static and dynamic annotations disagree: songs 1-1000" in block
+    assert "0.956 with the dynamic arousal but 0.575 with the dynamic valence" in block
+    assert "1 x static and dynamic annotations disagree" in out
 
 
 def test_song_ids_and_cells():

@@ -1,10 +1,11 @@
 """Corpora for training: find them, fall back to synthetic, read them in batches.
 
 * :func:`open_corpus` loads a model's corpus through ``kelly_hf.load_dataset``
-  from ``<datasets_dir>/<folder>``. A missing or failing corpus is reported and
-  replaced by the synthetic corpus that ``kelly_hf.synthetic`` writes in the
-  official layout (read by the same builder); a builder that is not installed
-  yet makes the model :class:`Skipped`. Nothing is ever replaced by random tensors.
+  from ``<datasets_dir>/<folder>``. A missing or failing corpus, or one without
+  rows, is reported and replaced by the synthetic corpus that
+  ``kelly_hf.synthetic`` writes in the official layout (read by the same
+  builder); a builder that is not installed yet makes the model
+  :class:`Skipped`. Nothing is ever replaced by random tensors.
 * :func:`resplit` keeps a small real corpus real: when its builder's split
   leaves ``train`` empty or an evaluation split too small, rows are moved by a
   hash of their id (never shuffled), and the corpus reports what moved.
@@ -44,8 +45,10 @@ EVALUATION = ("test", "validation")   # carving order: a test score first, then 
 #: ``eval_target(rows) = min(MIN_EVAL_ROWS, ceil(EVAL_FRACTION * rows))`` rows (rows: the
 #: whole corpus; so an empty split of a non-empty corpus always is). It is then topped
 #: up to that many rows from ``train`` while train keeps at least MIN_TRAIN_ROWS.
+#: EVAL_FRACTION is half of what the hash split aims at (10%): a hash split of 100 rows
+#: falls below 5 validation rows ~3% of the time, so only clearly short splits are changed.
 MIN_EVAL_ROWS = 10
-EVAL_FRACTION = splits.FRACTIONS[1]   # what the hash split aims at (0.1)
+EVAL_FRACTION = splits.FRACTIONS[1] / 2
 MIN_TRAIN_ROWS = 1
 COUNT_CAP = math.ceil(MIN_EVAL_ROWS / EVAL_FRACTION)   # streaming: counting this far fixes eval_target
 
@@ -195,9 +198,18 @@ def _check(spec: ModelSpec, ds) -> None:
                 raise CorpusError(f"{column!r} has length {length}, the model needs {size}")
 
 
-def _count(split, streaming: bool) -> int:
-    """Rows of a split; a streaming one is read up to COUNT_CAP rows (its errors surface here)."""
-    return sum(1 for _ in split.take(COUNT_CAP)) if streaming else len(split)
+def _counts(ds: dict, streaming: bool) -> dict:
+    """Rows per split. A streaming split is read only as far as the decision needs (its errors
+    surface here): MIN_EVAL_ROWS evaluation rows and one train row show that nothing is too
+    small; otherwise up to COUNT_CAP rows a split, which fixes eval_target."""
+    if not streaming:
+        return {s: len(ds[s]) for s in SPLITS}
+    def count(split, cap):
+        return sum(1 for _ in ds[split].take(cap))
+    counts = {s: count(s, 1 if s == "train" else MIN_EVAL_ROWS) for s in SPLITS}
+    if counts["train"] and all(counts[s] >= MIN_EVAL_ROWS for s in EVALUATION):
+        return counts
+    return {s: count(s, COUNT_CAP) for s in SPLITS}
 
 
 # --- small corpora: re-split by a hash of the row id ----------------------------------
@@ -216,10 +228,10 @@ def resplit(ds: dict, id_column: str | None, *, streaming: bool = False) -> tupl
        while train keeps at least :data:`MIN_TRAIN_ROWS` rows. With very few rows
        validation (then test) stays empty: one row trains, three give 1/1/1.
 
-    A streaming corpus is counted up to :data:`COUNT_CAP` rows a split (enough to
-    know the target); one that needs moving is read into memory first.
+    A streaming corpus is counted only as far as needed (:func:`_counts`); one that
+    needs moving is read into memory first.
     """
-    counts = {s: _count(ds[s], streaming) for s in SPLITS}
+    counts = _counts(ds, streaming)
     if not sum(counts.values()):
         raise CorpusError("no rows in any split")
     target = eval_target(sum(counts.values()))

@@ -239,5 +239,5 @@ def test_small_real_corpus_stays_real_and_says_what_moved(work):
     before = corpus.resplit["builder_rows"]
     assert sum(before.values()) == 3 and before["train"] >= 2              # the hash split left a split empty
     assert sum(corpus.resplit["carved"].values()) == before["train"] - 1
-    assert len(warnings) == 1 and "carved 1 " in warnings[0] and "by a hash of their id" in warnings[0]
-    assert "training on the real rows (train 1, validation 1, test 1)" in warnings[0]
+    assert len(warnings) == 1 and "carved rows out of train by a hash of their id (" in warnings[0]
+    assert "the real corpus at" in warnings[0] and warnings[0].endswith("training on them as train 1, validation 1, test 1")

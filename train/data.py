@@ -301,9 +301,9 @@ def describe_resplit(report: dict, rows: dict) -> str:
     if report["pooled_into_train"]:
         parts.append(f"train was empty, so {' and '.join(report['pooled_into_train'])} rows were pooled into train")
     if report["carved"]:
-        carved = " and ".join(f"{n} {s}" for s, n in report["carved"].items())
-        parts.append(f"carved {carved} rows out of train by a hash of their id "
-                     f"(target {report['eval_target']} = min({MIN_EVAL_ROWS}, ceil({EVAL_FRACTION:g} x rows)), "
+        carved = ", ".join(f"{s} {n}" for s, n in report["carved"].items())
+        parts.append(f"carved rows out of train by a hash of their id ({carved}; "
+                     f"target {report['eval_target']} = min({MIN_EVAL_ROWS}, ceil({EVAL_FRACTION:g} x rows)), "
                      f"train keeps at least {MIN_TRAIN_ROWS})")
     short = [s for s in EVALUATION if rows[s] < report["eval_target"]]
     if short:
@@ -311,7 +311,7 @@ def describe_resplit(report: dict, rows: dict) -> str:
     if report["ids_in_two_splits"]:
         parts.append(f"{report['ids_in_two_splits']} id(s) now have rows in train and a carved split")
     after = ", ".join(f"{s} {rows[s]}" for s in SPLITS)
-    return "; ".join(parts) + f"; training on the real rows ({after})"
+    return "; ".join(parts) + f"; training on them as {after}"
 
 
 # --- reading batches ---------------------------------------------------------------

@@ -6,7 +6,7 @@
 2. The five Kelly models train on those corpora for a few epochs
    (``python -m train.train_all_models --use-synthetic``; models whose builder
    is not installed are reported as skipped), are exported for the engine
-   (RTNeural JSON + TorchScript) and summarised in a table.
+   (RTNeural JSON, ONNX, TorchScript) and summarised in a table.
 
 Sized to finish in a few minutes on two CPU cores. Everything lands in
 ``--out``: ``trained_models/`` (models, metrics.json, history.csv, loss curves,

@@ -1,6 +1,7 @@
 """Training data: batched reads, shuffling, rank shards, streaming, and the per-corpus fallback."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -116,3 +117,127 @@ def test_column_contract_is_checked(work):
         data._check(dataclasses.replace(HARMONY, input="mel"), ds)
     with pytest.raises(data.CorpusError, match="length 128, the model needs 64"):
         data._check(dataclasses.replace(SPECS["groove"], input="context", target="chords"), ds)
+
+
+# --- small corpora: resplit ---------------------------------------------------------
+
+from datasets import Dataset, Features, IterableDataset, Value, concatenate_datasets  # noqa: E402
+
+from kelly_hf.splits import hash_fraction  # noqa: E402
+
+
+ROW = Features({"name": Value("string"), "x": Value("int64"), "was": Value("string")})
+
+
+def _rows(ids, split="train"):
+    """A corpus split with an id column and a value per row (its position in ``ids``)."""
+    return Dataset.from_dict({"name": list(ids), "x": list(range(len(ids))), "was": [split] * len(ids)}, features=ROW)
+
+
+def _corpus(train=(), validation=(), test=()):
+    return {"train": _rows(train), "validation": _rows(validation, "validation"), "test": _rows(test, "test")}
+
+
+def _names(ds):
+    return {s: sorted(ds[s]["name"]) for s in data.SPLITS}
+
+
+def _by_hash(ids):
+    """The ids in carving order, computed here from the rule: highest hash_fraction first."""
+    return sorted(ids, key=lambda i: -hash_fraction(i))
+
+
+def test_eval_target_is_five_percent_capped_at_ten():
+    sizes = (1, 3, 10, 20, 21, 40, 55, 100, 199, 200, 10_000)
+    assert [data.eval_target(n) for n in sizes] == [1, 1, 1, 1, 2, 2, 3, 5, 10, 10, 10]
+
+
+def test_big_enough_splits_are_kept_as_they_are():
+    ds = _corpus([f"t{i}" for i in range(40)], ["v0", "v1", "v2", "v3", "v4"], ["s0", "s1", "s2", "s3", "s4"])   # 50 rows: 3 needed
+    out, report = data.resplit(ds, "name")
+    assert report is None and out is ds
+
+
+def test_one_row_trains_and_leaves_validation_and_test_empty():
+    out, report = data.resplit(_corpus(["only"]), "name")
+    assert _names(out) == {"train": ["only"], "validation": [], "test": []}
+    assert report == {"builder_rows": {"train": 1, "validation": 0, "test": 0}, "pooled_into_train": [],
+                      "carved": {}, "ids_in_two_splits": 0, "eval_target": 1}
+
+
+def test_three_rows_give_one_each_by_hash_not_by_order():
+    ids = ["a", "b", "c"]
+    out, report = data.resplit(_corpus(ids), "name")
+    first, second, last = _by_hash(ids)
+    assert _names(out) == {"train": [last], "validation": [second], "test": [first]}
+    assert report["carved"] == {"test": 1, "validation": 1}
+    # the same rows whatever order the builder wrote them in, and every time
+    again, _ = data.resplit(_corpus(ids[::-1]), "name")
+    assert _names(again) == _names(out)
+
+
+def test_too_small_split_is_topped_up_from_train():
+    train = [f"t{i}" for i in range(250)]
+    out, report = data.resplit(_corpus(train, ["v0", "v1", "v2"], [f"s{i}" for i in range(12)]), "name")
+    assert report["eval_target"] == 10 and report["carved"] == {"validation": 7}
+    carved = sorted(set(out["validation"]["name"]) - {"v0", "v1", "v2"})
+    assert carved == sorted(_by_hash(train)[:7])
+    assert len(out["train"]) == 243 and not set(out["train"]["name"]) & set(carved)
+    assert sorted(out["test"]["name"]) == sorted(f"s{i}" for i in range(12))     # big enough: untouched
+    # rows keep their columns and values
+    row = out["validation"].filter(lambda r: r["name"] == carved[0])[0]
+    assert row["x"] == train.index(carved[0]) and row["was"] == "train"
+
+
+def test_empty_train_pools_the_other_splits_first():
+    out, report = data.resplit(_corpus([], ["v0"], ["s0", "s1"]), "name")
+    assert report["pooled_into_train"] == ["validation", "test"] and report["carved"] == {"test": 1, "validation": 1}
+    assert sorted(sum(_names(out).values(), [])) == ["s0", "s1", "v0"]
+    assert len(out["train"]) == 1
+
+
+def test_rows_of_one_id_are_carved_together():
+    # two performances of 40 segments each (the MAESTRO case): carving takes one performance's rows first
+    ids = ["A"] * 40 + ["B"] * 40
+    out, report = data.resplit(_corpus(ids), "name")
+    top = "A" if hash_fraction("A") > hash_fraction("B") else "B"
+    assert report["carved"] == {"test": 4, "validation": 4}
+    assert set(out["test"]["name"]) == set(out["validation"]["name"]) == {top}
+    assert report["ids_in_two_splits"] == 1            # said, not hidden: `top` has rows in train too
+
+
+def test_no_row_at_all_is_a_corpus_error():
+    with pytest.raises(data.CorpusError, match="no rows"):
+        data.resplit(_corpus(), "name")
+
+
+def test_streaming_corpus_is_counted_and_read_into_memory_only_when_it_must():
+    def stream(ids):
+        return IterableDataset.from_generator(lambda: ({"name": i, "x": 0, "was": "train"} for i in ids),
+                                              features=ROW)
+
+    big = {"train": stream([f"t{i}" for i in range(300)]), "validation": stream([f"v{i}" for i in range(20)]),
+           "test": stream([f"s{i}" for i in range(20)])}
+    out, report = data.resplit(big, "name", streaming=True)
+    assert report is None and out is big                          # counted up to COUNT_CAP rows, kept streaming
+    small = {"train": stream(["a", "b", "c", "d"]), "validation": stream([]), "test": stream(["e"])}
+    out, report = data.resplit(small, "name", streaming=True)
+    assert isinstance(out["train"], Dataset) and report["carved"] == {"validation": 1}
+    assert sorted(concatenate_datasets(list(out.values()))["name"]) == ["a", "b", "c", "d", "e"]
+
+
+def test_small_real_corpus_stays_real_and_says_what_moved(work):
+    root, output, cache, _ = work
+    folder = root / "datasets_small" / "harmony"
+    folder.mkdir(parents=True)
+    (folder / "chord_progressions.json").write_text(json.dumps({"progressions": [
+        {"name": n, "chords": ["C", "Am", "F", "G"]} for n in ("one", "two", "three")]}))
+    warnings = []
+    corpus = data.open_corpus(HARMONY, datasets_dir=str(folder.parent), output=output, cache_dir=cache,
+                              warn=warnings.append)
+    assert corpus.source == "real" and corpus.rows == {"train": 1, "validation": 1, "test": 1}
+    before = corpus.resplit["builder_rows"]
+    assert sum(before.values()) == 3 and before["train"] >= 2              # the hash split left a split empty
+    assert sum(corpus.resplit["carved"].values()) == before["train"] - 1
+    assert len(warnings) == 1 and "carved rows out of train by a hash of their id (" in warnings[0]
+    assert "the real corpus at" in warnings[0] and warnings[0].endswith("training on them as train 1, validation 1, test 1")

@@ -39,6 +39,6 @@ def test_two_ranks_read_disjoint_data_and_rank0_writes(tmp_path):
     assert metrics["models"]["harmony"]["rows_seen"] == EPOCHS * rows["train"]
     # one set of outputs, written by rank 0
     assert sorted(p.name for p in out.iterdir()) == sorted([
-        "harmonypredictor.json", "harmonypredictor.pt", "harmonypredictor_loss.png", "history.csv",
+        "harmonypredictor.json", "harmonypredictor.onnx", "harmonypredictor.pt", "harmonypredictor_loss.png", "history.csv",
         "metrics.json", "synthetic"])
     assert proc.stdout.count("harmonypredictor   synthetic") == 1          # one summary table

@@ -85,3 +85,54 @@ def test_torchscript_round_trip(key, tmp_path):
     loaded = torch.jit.load(str(path))
     x = torch.rand(5, spec.model.SIZES[0])
     assert torch.allclose(loaded(x), model(x), atol=1e-6)
+
+
+ONNX_NAMES = {"emotionrecognizer": ("audio_features", "emotion_embedding"),
+              "melodytransformer": ("emotion_embedding", "midi_notes"),
+              "harmonypredictor": ("context", "chord_probs"),
+              "dynamicsengine": ("context", "expression_params"),
+              "groovepredictor": ("emotion_embedding", "groove_params")}
+
+
+@pytest.mark.parametrize("key", list(SPECS))
+def test_onnx_runs_in_onnxruntime_like_torch(key, tmp_path):
+    import onnx
+    import onnxruntime
+
+    spec = SPECS[key]
+    model = _trained_looking(spec, seed=2)
+    path = tmp_path / f"{spec.filename}.onnx"
+    export.write_onnx(model, path)
+    proto = onnx.load(str(path))
+    assert {o.domain: o.version for o in proto.opset_import}[""] == 14
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (inp,), (out,) = session.get_inputs(), session.get_outputs()
+    assert (inp.name, out.name) == ONNX_NAMES[spec.filename]
+    assert inp.shape[1:] == [spec.model.SIZES[0]] and out.shape[1:] == [spec.model.SIZES[-1]]
+    assert isinstance(inp.shape[0], str) and inp.shape[0] == out.shape[0]       # one symbolic batch axis
+    rng = np.random.default_rng(3)
+    for batch in (1, 5, 33):
+        x = rng.uniform(-1, 1, size=(batch, spec.model.SIZES[0])).astype(np.float32)
+        (got,) = session.run(None, {inp.name: x})
+        with torch.no_grad():
+            expected = model(torch.from_numpy(x)).numpy()
+        assert got.shape == expected.shape == (batch, spec.model.SIZES[-1])
+        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
+def test_onnx_contract_is_checked_not_assumed():
+    import onnx
+
+    model = _trained_looking(SPECS["groove"])
+    proto = export.onnx_model(model)
+    assert export.onnx_model(model).SerializeToString() == proto.SerializeToString()   # same weights, same bytes
+    export.check_onnx(proto, "emotion_embedding", "groove_params")
+    with pytest.raises(ValueError, match="names"):
+        export.check_onnx(proto, "context", "groove_params")
+    with pytest.raises(ValueError, match="opset"):
+        export.check_onnx(proto, "emotion_embedding", "groove_params", opset=18)
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(proto)
+    fixed.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 4     # a fixed batch is refused
+    with pytest.raises(ValueError, match="fixed batch size 4"):
+        export.check_onnx(fixed, "emotion_embedding", "groove_params")

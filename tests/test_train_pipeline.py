@@ -34,9 +34,10 @@ def test_model_beats_the_mean_on_its_synthetic_corpus(corpus, tmp_path):
     assert m["rows_seen"] > 0 and 1 <= m["best_epoch"] <= EPOCHS
     if spec.target == "emotion":
         assert m["decoded_mae"]["valence"] < m["mean_baseline_decoded_mae"]["valence"]
-    for name in (f"{spec.filename}.json", f"{spec.filename}.pt", f"{spec.filename}_loss.png", "history.csv"):
+    for name in (f"{spec.filename}.json", f"{spec.filename}.onnx", f"{spec.filename}.pt", f"{spec.filename}_loss.png",
+                 "history.csv"):
         assert (out / name).is_file(), name
-    # the exported files are the best model: the JSON and the TorchScript agree
+    # the exported files are the best model: the JSON, the ONNX and the TorchScript agree
     doc = json.loads((out / f"{spec.filename}.json").read_text())
     x = np.random.default_rng(0).uniform(-1, 1, (8, spec.model.SIZES[0])).astype(np.float32)
     import warnings
@@ -45,6 +46,11 @@ def test_model_beats_the_mean_on_its_synthetic_corpus(corpus, tmp_path):
         scripted = torch.jit.load(str(out / f"{spec.filename}.pt"))
     np.testing.assert_allclose(export.numpy_forward(doc, x), scripted(torch.from_numpy(x)).detach().double().numpy(),
                                atol=1e-5)
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(out / f"{spec.filename}.onnx"), providers=["CPUExecutionProvider"])
+    (onnx_out,) = session.run(None, {spec.model.IO_NAMES[0]: x})
+    np.testing.assert_allclose(onnx_out, export.numpy_forward(doc, x), atol=1e-5)
 
 
 def test_same_seed_same_metrics_and_skips_reported(tmp_path, monkeypatch, capsys):

@@ -1,10 +1,14 @@
 """Corpora for training: find them, fall back to synthetic, read them in batches.
 
 * :func:`open_corpus` loads a model's corpus through ``kelly_hf.load_dataset``
-  from ``<datasets_dir>/<folder>``. A missing or failing corpus is reported and
-  replaced by the synthetic corpus that ``kelly_hf.synthetic`` writes in the
-  official layout (read by the same builder); a builder that is not installed
-  yet makes the model :class:`Skipped`. Nothing is ever replaced by random tensors.
+  from ``<datasets_dir>/<folder>``. A missing or failing corpus, or one without
+  rows, is reported and replaced by the synthetic corpus that
+  ``kelly_hf.synthetic`` writes in the official layout (read by the same
+  builder); a builder that is not installed yet makes the model
+  :class:`Skipped`. Nothing is ever replaced by random tensors.
+* :func:`resplit` keeps a small real corpus real: when its builder's split
+  leaves ``train`` empty or an evaluation split too small, rows are moved by a
+  hash of their id (never shuffled), and the corpus reports what moved.
 * :class:`PreparedBatches` reads prepared Arrow data in batches: a seeded
   permutation of the rank's indices, fetched a few thousand rows per Arrow
   ``take`` straight to numpy and torch (a per-row ``with_format("torch")``
@@ -16,16 +20,18 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+import datasets
 import numpy as np
 import torch
 
 import kelly_hf
-from kelly_hf import loading, synthetic
+from kelly_hf import loading, splits, synthetic
 from train.distributed import Dist
 from train.models import ModelSpec
 
@@ -34,6 +40,17 @@ SPLITS = ("train", "validation", "test")
 #: the emotion -> content relation, small enough to build in a minute or so.
 SYNTHETIC_N = {"harmony": 1500, "lakh": 300, "maestro": 60, "groove": 480, "deam": 300}
 SHUFFLE_BUFFER = 1000  # streaming shuffle buffer (rows)
+EVALUATION = ("test", "validation")   # carving order: a test score first, then model selection
+#: An evaluation split is *too small* when it holds fewer than
+#: ``eval_target(rows) = min(MIN_EVAL_ROWS, ceil(EVAL_FRACTION * rows))`` rows (rows: the
+#: whole corpus; so an empty split of a non-empty corpus always is). It is then topped
+#: up to that many rows from ``train`` while train keeps at least MIN_TRAIN_ROWS.
+#: EVAL_FRACTION is half of what the hash split aims at (10%): a hash split of 100 rows
+#: falls below 5 validation rows ~3% of the time, so only clearly short splits are changed.
+MIN_EVAL_ROWS = 10
+EVAL_FRACTION = splits.FRACTIONS[1] / 2
+MIN_TRAIN_ROWS = 1
+COUNT_CAP = math.ceil(MIN_EVAL_ROWS / EVAL_FRACTION)   # streaming: counting this far fixes eval_target
 
 
 class Skipped(Exception):
@@ -53,10 +70,8 @@ class Corpus:
     splits: dict                       # split -> Dataset or IterableDataset
     id_column: str | None = None
     rows: dict = field(default_factory=dict)  # split -> rows (prepared data only)
-
-    @property
-    def streaming(self) -> bool:
-        return self.spec.streaming
+    streaming: bool = False            # read as a stream (a resplit corpus is read into memory)
+    resplit: dict | None = None        # what resplit() moved, None when the builder's splits were kept
 
 
 # --- finding and loading ---------------------------------------------------------
@@ -74,7 +89,7 @@ def open_corpus(spec: ModelSpec, *, datasets_dir: str, output: str, use_syntheti
             why = f"no corpus folder at {real}"
         else:
             try:
-                return _load(spec, real, "real", cache_dir, extra, dist)
+                return _reported(_load(spec, real, "real", cache_dir, extra, dist), dist, warn)
             except CorpusError as exc:
                 why = f"the corpus at {real} failed to load: {exc}"
         if dist.is_main:
@@ -83,9 +98,17 @@ def open_corpus(spec: ModelSpec, *, datasets_dir: str, output: str, use_syntheti
     n = {**SYNTHETIC_N, **(synthetic_n or {})}[spec.corpus]
     try:
         data_dir = _main_first(dist, lambda: write_synthetic(spec.corpus, output, n=n), main_only=True)
-        return _load(spec, data_dir, "synthetic", cache_dir, extra, dist)
+        return _reported(_load(spec, data_dir, "synthetic", cache_dir, extra, dist), dist, warn)
     except CorpusError as exc:
         raise Skipped(f"the synthetic {spec.corpus} corpus failed too: {exc}") from None
+
+
+def _reported(corpus: Corpus, dist: Dist, warn) -> Corpus:
+    """The corpus, after warning (rank 0) when its splits were changed by :func:`resplit`."""
+    if corpus.resplit and dist.is_main:
+        warn(f"WARNING: {corpus.spec.corpus} ({corpus.spec.key} model): the {corpus.source} corpus at "
+             f"{corpus.data_dir}: {describe_resplit(corpus.resplit, corpus.rows)}")
+    return corpus
 
 
 def write_synthetic(name: str, output: str, n: int | None = None, seed: int = 0) -> str:
@@ -145,17 +168,19 @@ def _main_first(dist: Dist, fn, main_only: bool = False):
 
 
 def _load(spec: ModelSpec, data_dir: str, source: str, cache_dir, extra: dict, dist: Dist) -> Corpus:
+    id_column = getattr(loading.builder_class(spec.corpus), "ID_COLUMN", None)
+
     def load():
         config = config_name(spec)
         ds = kelly_hf.load_dataset(spec.corpus, config, data_dir=data_dir, streaming=spec.streaming,
                                    cache_dir=cache_dir, **extra)
         _check(spec, ds)
-        return ds, config
+        return (*resplit({s: ds[s] for s in SPLITS}, id_column, streaming=spec.streaming), config)
 
-    ds, config = _main_first(dist, load)
-    id_column = getattr(loading.builder_class(spec.corpus), "ID_COLUMN", None)
-    rows = {} if spec.streaming else {s: len(ds[s]) for s in SPLITS}
-    return Corpus(spec, source, data_dir, config, {s: ds[s] for s in SPLITS}, id_column, rows)
+    ds, report, config = _main_first(dist, load)
+    streaming = spec.streaming and report is None
+    rows = {} if streaming else {s: len(ds[s]) for s in SPLITS}
+    return Corpus(spec, source, data_dir, config, ds, id_column, rows, streaming, report)
 
 
 def _check(spec: ModelSpec, ds) -> None:
@@ -171,16 +196,122 @@ def _check(spec: ModelSpec, ds) -> None:
             length = getattr(features[column], "length", None)
             if length != size:
                 raise CorpusError(f"{column!r} has length {length}, the model needs {size}")
-        if spec.streaming:
-            continue
-        if not len(ds[split]):
-            raise CorpusError(f"the {split} split is empty "
-                              f"({', '.join(f'{s} {len(ds[s])}' for s in SPLITS)} rows)")
-    if spec.streaming:  # streaming errors surface on iteration: read one row now
-        try:
-            next(iter(ds["train"]))
-        except StopIteration:
-            raise CorpusError("the train split is empty") from None
+
+
+def _counts(ds: dict, streaming: bool) -> dict:
+    """Rows per split. A streaming split is read only as far as the decision needs (its errors
+    surface here): MIN_EVAL_ROWS evaluation rows and one train row show that nothing is too
+    small; otherwise up to COUNT_CAP rows a split, which fixes eval_target."""
+    if not streaming:
+        return {s: len(ds[s]) for s in SPLITS}
+    def count(split, cap):
+        return sum(1 for _ in ds[split].take(cap))
+    counts = {s: count(s, 1 if s == "train" else MIN_EVAL_ROWS) for s in SPLITS}
+    if counts["train"] and all(counts[s] >= MIN_EVAL_ROWS for s in EVALUATION):
+        return counts
+    return {s: count(s, COUNT_CAP) for s in SPLITS}
+
+
+# --- small corpora: re-split by a hash of the row id ----------------------------------
+
+def eval_target(rows: int) -> int:
+    """Rows each evaluation split should hold in a corpus of ``rows`` rows (see MIN_EVAL_ROWS)."""
+    return min(MIN_EVAL_ROWS, math.ceil(EVAL_FRACTION * rows))
+
+
+def resplit(ds: dict, id_column: str | None, *, streaming: bool = False) -> tuple[dict, dict | None]:
+    """The splits to train on, and a report of what moved (None: the builder's splits as they are).
+
+    1. No train row but evaluation rows: those rows are pooled into train.
+    2. test, then validation, when too small (< :func:`eval_target`), take the train
+       rows that come first in :func:`carve_order` until they reach the target,
+       while train keeps at least :data:`MIN_TRAIN_ROWS` rows. With very few rows
+       validation (then test) stays empty: one row trains, three give 1/1/1.
+
+    A streaming corpus is counted only as far as needed (:func:`_counts`); one that
+    needs moving is read into memory first.
+    """
+    counts = _counts(ds, streaming)
+    if not sum(counts.values()):
+        raise CorpusError("no rows in any split")
+    target = eval_target(sum(counts.values()))
+    if counts["train"] and all(counts[s] >= target for s in EVALUATION):
+        return ds, None
+    if streaming:
+        ds = {s: _in_memory(ds[s]) for s in SPLITS}
+        counts = {s: len(ds[s]) for s in SPLITS}
+        target = eval_target(sum(counts.values()))
+    report = {"builder_rows": counts, "pooled_into_train": [], "carved": {}, "ids_in_two_splits": 0,
+              "eval_target": target}
+    train, evaluation = ds["train"], {s: ds[s] for s in EVALUATION}
+    if not counts["train"]:
+        report["pooled_into_train"] = [s for s in SPLITS if counts[s]]
+        train = datasets.concatenate_datasets([ds[s] for s in report["pooled_into_train"]])
+        evaluation = {s: ds[s].select([]) for s in EVALUATION}
+    ids = _ids(train, id_column)
+    order = carve_order(ids)
+    taken = 0
+    for split in EVALUATION:
+        n = max(0, min(target - len(evaluation[split]), len(train) - MIN_TRAIN_ROWS - taken))
+        if n:
+            rows = sorted(order[taken:taken + n])
+            evaluation[split] = datasets.concatenate_datasets([evaluation[split], train.select(rows)])
+            report["carved"][split] = n
+            taken += n
+    kept = sorted(order[taken:])
+    groups = [i.rsplit("#", 1)[0] for i in ids]
+    report["ids_in_two_splits"] = len({groups[i] for i in kept} & {groups[i] for i in order[:taken]})
+    return {"train": train.select(kept), **evaluation}, report
+
+
+def _ids(dataset, id_column: str | None) -> list[str]:
+    """Row ids ``<id>#<k>``: the id column's value and its k-th occurrence (a MAESTRO segment,
+    a DEAM frame ...), else the row index when the corpus has no id column."""
+    if id_column not in (dataset.features or {}):
+        return [f"row{i}#0" for i in range(len(dataset))]
+    seen: dict = {}
+    out = []
+    for value in dataset[id_column]:
+        key = str(value)
+        out.append(f"{key}#{seen.get(key, 0)}")
+        seen[key] = seen.get(key, 0) + 1
+    return out
+
+
+def carve_order(ids: list[str]) -> list[int]:
+    """Row indices in the order they are carved: by ``hash_fraction`` of the id (the part
+    before '#'), highest first (nearest the hash split's evaluation bands), then of the
+    row id. Rows of one id stay together, so carving splits at most one id across splits."""
+    def key(i):
+        group = ids[i].rsplit("#", 1)[0]
+        return -splits.hash_fraction(group), -splits.hash_fraction(ids[i]), i
+    return sorted(range(len(ids)), key=key)
+
+
+def _in_memory(split) -> "datasets.Dataset":
+    """A streaming split read into an in-memory Dataset (same features; an empty one keeps its columns)."""
+    rows = list(split)
+    return datasets.Dataset.from_dict({c: [r[c] for r in rows] for c in split.features}, features=split.features)
+
+
+def describe_resplit(report: dict, rows: dict) -> str:
+    """The warning for a resplit corpus: what the builder gave, what moved, what is trained on."""
+    before = ", ".join(f"{s} {report['builder_rows'][s]}" for s in SPLITS)
+    parts = [f"its splits hold {before} rows"]
+    if report["pooled_into_train"]:
+        parts.append(f"train was empty, so {' and '.join(report['pooled_into_train'])} rows were pooled into train")
+    if report["carved"]:
+        carved = ", ".join(f"{s} {n}" for s, n in report["carved"].items())
+        parts.append(f"carved rows out of train by a hash of their id ({carved}; "
+                     f"target {report['eval_target']} = min({MIN_EVAL_ROWS}, ceil({EVAL_FRACTION:g} x rows)), "
+                     f"train keeps at least {MIN_TRAIN_ROWS})")
+    short = [s for s in EVALUATION if rows[s] < report["eval_target"]]
+    if short:
+        parts.append(f"too few rows to fill {' and '.join(short)}")
+    if report["ids_in_two_splits"]:
+        parts.append(f"{report['ids_in_two_splits']} id(s) now have rows in train and a carved split")
+    after = ", ".join(f"{s} {rows[s]}" for s in SPLITS)
+    return "; ".join(parts) + f"; training on them as {after}"
 
 
 # --- reading batches ---------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Export to the engine: RTNeural ``json_parser::parseJson`` JSON and TorchScript.
+"""Export: RTNeural ``json_parser::parseJson`` JSON (the engine), ONNX (ONNX Runtime) and TorchScript (libtorch).
 
 RTNeural JSON: ``{"in_shape": [null, N], "layers": [...]}`` with one entry per
 dense layer, ``{"type": "dense", "activation": ..., "shape": [null, out],
@@ -6,16 +6,30 @@ dense layer, ``{"type": "dense", "activation": ..., "shape": [null, out],
 is read from the module that follows its Linear (never assumed), so the file
 says exactly what the trained model computes. :func:`numpy_forward` runs a file
 the way the engine does; the tests check it against torch.
+
+ONNX: opset :data:`ONNX_OPSET` (the original Kelly pipeline's), the model's
+``IO_NAMES`` as input / output names, a dynamic ``batch`` axis. torch 2.13's
+default (dynamo) exporter is used: the legacy TorchScript-based one is
+deprecated ("will be removed"). The dynamo exporter translates to opset 18 at
+the lowest, so the graph is exported at 18 and converted to 14 with
+``onnx.version_converter`` (for these Gemm / activation graphs the conversion
+only relabels the opset), then checked: opset, names and a dynamic batch are
+asserted, not assumed.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
+import logging
 
 import numpy as np
+import onnx
+import onnx.version_converter
 import torch
 from torch import nn
+
+ONNX_OPSET = 14
+_DYNAMO_MIN_OPSET = 18   # the lowest opset torch 2.13's dynamo exporter translates to
 
 # Module type -> RTNeural activation name ("" = linear).
 ACTIVATIONS = {nn.Tanh: "tanh", nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Softmax: "softmax", nn.Identity: ""}
@@ -72,13 +86,55 @@ def write_rtneural(model: nn.Module, path) -> None:
 
 
 def write_torchscript(model: nn.Module, path) -> None:
-    """TorchScript of the model as the engine sees it (``forward(x)`` -> activated output)."""
+    """TorchScript of the model as the engine sees it (``forward(x)`` -> activated output).
+
+    ``torch.jit.script`` emits a DeprecationWarning in torch 2.13 (see the README);
+    the ``.pt`` is kept while libtorch consumers load it.
+    """
     was_training = model.training
     model.eval()
-    with warnings.catch_warnings():  # torch.jit is deprecated in torch 2.x but still the .pt C++ loads
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.script(model).save(str(path))
+    torch.jit.script(model).save(str(path))
     model.train(was_training)
+
+
+def onnx_model(model: nn.Module, opset: int = ONNX_OPSET) -> onnx.ModelProto:
+    """The model as ONNX (``forward(x)`` -> activated output), named by ``IO_NAMES``, batch axis dynamic."""
+    in_name, out_name = model.IO_NAMES
+    was_training = model.training
+    model.eval()
+    example = torch.zeros(2, model.SIZES[0])
+    # Each export logs that torchvision's operators are not registered: true, and irrelevant here.
+    registration_log = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration_log.level
+    registration_log.setLevel(logging.ERROR)
+    try:
+        program = torch.onnx.export(model, (example,), dynamo=True, opset_version=max(opset, _DYNAMO_MIN_OPSET),
+                                    input_names=[in_name], output_names=[out_name],
+                                    dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
+    finally:
+        registration_log.setLevel(level)
+        model.train(was_training)
+    proto = onnx.version_converter.convert_version(program.model_proto, opset)
+    onnx.checker.check_model(proto, full_check=True)
+    check_onnx(proto, in_name, out_name, opset)
+    return proto
+
+
+def check_onnx(proto: onnx.ModelProto, in_name: str, out_name: str, opset: int = ONNX_OPSET) -> None:
+    """The file's contract: one input and one output with these names, a symbolic batch axis, the opset."""
+    opsets = {o.domain: o.version for o in proto.opset_import}
+    if opsets.get("", opsets.get("ai.onnx")) != opset:
+        raise ValueError(f"ONNX opset {opsets} is not {opset}")
+    for values, name in ((proto.graph.input, in_name), (proto.graph.output, out_name)):
+        if [v.name for v in values] != [name]:
+            raise ValueError(f"ONNX graph names {[v.name for v in values]}, expected [{name!r}]")
+        batch = values[0].type.tensor_type.shape.dim[0]
+        if not batch.dim_param:
+            raise ValueError(f"ONNX {name!r} has a fixed batch size {batch.dim_value}, expected a dynamic one")
+
+
+def write_onnx(model: nn.Module, path, opset: int = ONNX_OPSET) -> None:
+    onnx.save(onnx_model(model, opset), str(path))
 
 
 def numpy_forward(doc: dict, x) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 Simple on purpose (the models are small MLPs): Adam on the mean row loss; after
 each epoch the validation loss picks the best weights (a deep copy, restored at
-the end); the test split is scored once with those weights and with the
-predict-the-mean baseline (the mean train target, collected during epoch 1).
+the end; with no validation row, the epoch's training loss picks them and
+``selected_on`` says so); the test split is scored once with those weights and
+with the predict-the-mean baseline (the mean train target, collected during
+epoch 1). An empty split scores ``nan`` with ``rows`` 0 (metrics.json: null and a reason).
 Under torchrun, DistributedDataParallel averages gradients, ``join()`` lets
 ranks with fewer batches finish, and every loss is summed over ranks.
 """
@@ -28,7 +30,8 @@ from train.models import ModelSpec, constant_row_losses, row_losses
 class FitResult:
     history: list[dict] = field(default_factory=list)   # per epoch: epoch, train_loss, validation_loss
     best_epoch: int = 0
-    best_validation_loss: float = math.inf
+    best_validation_loss: float = math.inf   # nan when there was no validation row
+    selected_on: str = "validation"          # the loss that picked the best epoch: "validation" or "train"
     test: dict = field(default_factory=dict)             # loss, rows (+ valence_mae, arousal_mae)
     baseline_test: dict = field(default_factory=dict)    # the same for predict-the-mean
     rows_seen: int = 0                                   # training rows processed, all epochs and ranks
@@ -47,7 +50,7 @@ def fit(spec: ModelSpec, model: torch.nn.Module, batches: dict, *, epochs: int, 
             model, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     target_sum = np.zeros(spec.model.SIZES[-1])
-    best_state = copy.deepcopy(model.state_dict())
+    best_state, best_score = copy.deepcopy(model.state_dict()), math.inf
     bar = tqdm(range(epochs), desc=f"{spec.key:<8}", unit="epoch", disable=not (progress and dist.is_main),
                dynamic_ncols=True)
     for epoch in bar:
@@ -72,10 +75,12 @@ def fit(spec: ModelSpec, model: torch.nn.Module, batches: dict, *, epochs: int, 
         result.rows_seen += int(total[1])
         train_loss = float(total[0] / max(total[1], 1))
         val = evaluate(spec, batches["validation"], dist, model=model, seen=result.seen.get("validation"))
-        # A streaming corpus may turn out to have no validation rows: then select on the train loss.
-        score = val["loss"] if math.isfinite(val["loss"]) else train_loss
-        if score < result.best_validation_loss:
-            result.best_validation_loss, result.best_epoch = score, epoch + 1
+        # No validation row (a tiny corpus): select on the training loss.
+        result.selected_on = "validation" if val["rows"] else "train"
+        score = val["loss"] if val["rows"] else train_loss
+        if score < best_score:
+            best_score, result.best_epoch = score, epoch + 1
+            result.best_validation_loss = val["loss"]
             best_state = copy.deepcopy(model.state_dict())
         result.history.append({"epoch": epoch + 1, "train_loss": train_loss, "validation_loss": val["loss"]})
         bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val['loss']:.4f}", best=result.best_epoch)

@@ -24,6 +24,7 @@ class KellyMLP(nn.Module):
 
     SIZES: tuple[int, ...] = ()
     OUTPUT: str = ""
+    IO_NAMES: tuple[str, str] = ("", "")   # ONNX input and output names (the original Kelly pipeline's)
 
     def __init__(self):
         super().__init__()
@@ -45,30 +46,35 @@ class EmotionRecognizer(KellyMLP):
     """mel (128) -> emotion embedding (64)."""
     SIZES = (128, 512, 256, 128, 64)
     OUTPUT = "tanh"
+    IO_NAMES = ("audio_features", "emotion_embedding")
 
 
 class MelodyTransformer(KellyMLP):
     """emotion (64) -> note probabilities (128). A dense model despite the name (the engine's file name)."""
     SIZES = (64, 256, 256, 256, 128)
     OUTPUT = "softmax"
+    IO_NAMES = ("emotion_embedding", "midi_notes")
 
 
 class HarmonyPredictor(KellyMLP):
     """context (128) = [emotion, mel[0:64]] -> chord probabilities (64)."""
     SIZES = (128, 256, 128, 64)
     OUTPUT = "softmax"
+    IO_NAMES = ("context", "chord_probs")
 
 
 class DynamicsEngine(KellyMLP):
     """context (32) = emotion[0:32] -> expression (16) in [0, 1]."""
     SIZES = (32, 128, 64, 16)
     OUTPUT = "sigmoid"
+    IO_NAMES = ("context", "expression_params")
 
 
 class GroovePredictor(KellyMLP):
     """emotion (64) -> groove (32) in [-1, 1]."""
     SIZES = (64, 128, 64, 32)
     OUTPUT = "tanh"
+    IO_NAMES = ("emotion_embedding", "groove_params")
 
 
 @dataclass(frozen=True)

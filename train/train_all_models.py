@@ -5,11 +5,16 @@
 
 For each model (see train.models.SPECS): load its corpus from
 ``<datasets-dir>/<folder>`` through kelly_hf.load_dataset (or the synthetic
-corpus when it is missing or fails, with a warning; skipped when its builder is
-not installed), train on ``train``, keep the best weights by ``validation``
-loss, score ``test`` against a predict-the-mean baseline, then write to
-``--output``: ``<model>.json`` (RTNeural), ``<model>.pt`` (TorchScript),
-``<model>_loss.png``, and for all models ``metrics.json`` and ``history.csv``.
+corpus when it is missing, fails or has no row, with a warning; skipped when its
+builder is not installed). A small real corpus stays real: an empty train split
+or a too small validation / test split is re-split by a hash of the row id
+(train.data.resplit, reported in the warning and in metrics.json). Train on
+``train``, keep the best weights by ``validation`` loss (the training loss when
+there is no validation row), score ``test`` against a predict-the-mean baseline
+(null and a reason when there is no test row), then write to ``--output``:
+``<model>.json`` (RTNeural), ``<model>.onnx`` (ONNX opset 14), ``<model>.pt``
+(TorchScript), ``<model>_loss.png``, and for all models ``metrics.json`` and
+``history.csv``.
 Only rank 0 writes; the same command with the same ``--seed`` writes the same
 metrics.json.
 
@@ -43,10 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "corpora and export them for RTNeural. Run under torchrun for data-parallel training.")
     p.add_argument("--datasets-dir", default="./datasets",
                    help="folder holding the corpora as deam/, lakh_midi/, maestro/, groove/, harmony/, each in "
-                        "any layout its builder reads; a missing or failing one is replaced by its synthetic "
-                        "corpus, with a warning (default ./datasets)")
+                        "any layout its builder reads; a missing or failing one, or one without rows, is replaced "
+                        "by its synthetic corpus, with a warning; a small one is re-split from train by a hash of "
+                        "the row id, with a warning (default ./datasets)")
     p.add_argument("--output", default="./trained_models",
-                   help="where <model>.json (RTNeural), <model>.pt (TorchScript), <model>_loss.png, "
+                   help="where <model>.json (RTNeural), <model>.onnx (ONNX), <model>.pt (TorchScript), "
+                        "<model>_loss.png, "
                         "metrics.json, history.csv and the synthetic/ corpora go (default ./trained_models)")
     p.add_argument("--epochs", type=int, default=50, help="training epochs per model, at least 1 (default 50)")
     p.add_argument("--models", default=",".join(SPECS),
@@ -143,13 +150,15 @@ def _train_one(key: str, args, output: str, dist) -> tuple[dict, list]:
     model = spec.model().to(dist.device)
     fit = loop.fit(spec, model, batches, epochs=args.epochs, lr=args.lr, dist=dist,
                    progress=not args.no_progress, record_ids=bool(debug_dir))
-    files = {"rtneural": f"{spec.filename}.json", "torchscript": f"{spec.filename}.pt",
-             "loss_curve": f"{spec.filename}_loss.png"}
+    files = {"rtneural": f"{spec.filename}.json", "onnx": f"{spec.filename}.onnx",
+             "torchscript": f"{spec.filename}.pt", "loss_curve": f"{spec.filename}_loss.png"}
     if dist.is_main:
         model.cpu()
         export.write_rtneural(model, os.path.join(output, files["rtneural"]))
+        export.write_onnx(model, os.path.join(output, files["onnx"]))
         export.write_torchscript(model, os.path.join(output, files["torchscript"]))
-        plot_history(fit.history, fit.best_epoch, spec.filename, os.path.join(output, files["loss_curve"]))
+        plot_history(fit.history, fit.best_epoch, fit.selected_on, spec.filename,
+                     os.path.join(output, files["loss_curve"]))
     if debug_dir:
         os.makedirs(debug_dir, exist_ok=True)
         with open(os.path.join(debug_dir, f"{key}-rank{dist.rank}.json"), "w", encoding="utf-8") as f:
@@ -158,14 +167,21 @@ def _train_one(key: str, args, output: str, dist) -> tuple[dict, list]:
     metrics = {
         **info, "status": "trained", "config": corpus.config, "data_source": corpus.source,
         "data_dir": corpus.data_dir, "loss": spec.loss, "input": spec.input, "target": spec.target,
-        "epochs": args.epochs, "best_epoch": fit.best_epoch, "best_validation_loss": fit.best_validation_loss,
+        "epochs": args.epochs, "best_epoch": fit.best_epoch, "selected_on": fit.selected_on,
+        "best_validation_loss": fit.best_validation_loss,
         "test_loss": fit.test["loss"], "mean_baseline_test_loss": fit.baseline_test["loss"],
-        "rows": fit.rows, "rows_seen": fit.rows_seen, "files": files,
+        "rows": fit.rows, "rows_seen": fit.rows_seen, "resplit": corpus.resplit, "files": files,
     }
+    if not fit.rows["validation"]:
+        metrics["validation_note"] = "no validation rows: the best epoch is the one with the lowest training loss"
+    if not fit.rows["test"]:
+        metrics["test_note"] = (f"no test rows: the corpus has {sum(fit.rows.values())} row(s) in all and train "
+                                f"keeps at least {data.MIN_TRAIN_ROWS}, so the model is not scored")
     if spec.target == "emotion":
         metrics["decoded_mae"] = {k: fit.test[f"{k}_mae"] for k in ("valence", "arousal")}
         metrics["mean_baseline_decoded_mae"] = {k: fit.baseline_test[f"{k}_mae"] for k in ("valence", "arousal")}
-    return metrics, fit.history
+    return metrics, [{**h, "validation_loss": h["validation_loss"] if fit.rows["validation"] else None}
+                     for h in fit.history]
 
 
 def _clean(value):
@@ -195,7 +211,7 @@ def _write_reports(output: str, args, dist, results: dict, history: list) -> Non
         writer.writerows(history)
 
 
-def plot_history(history: list[dict], best_epoch: int, title: str, path: str) -> None:
+def plot_history(history: list[dict], best_epoch: int, selected_on: str, title: str, path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -204,8 +220,9 @@ def plot_history(history: list[dict], best_epoch: int, title: str, path: str) ->
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(epochs, [h["train_loss"] for h in history], label="train")
-    ax.plot(epochs, [h["validation_loss"] for h in history], label="validation")
-    ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best (epoch {best_epoch})")
+    if selected_on == "validation":
+        ax.plot(epochs, [h["validation_loss"] for h in history], label="validation")
+    ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best (epoch {best_epoch}, {selected_on} loss)")
     ax.set(xlabel="epoch", ylabel="loss", title=title)
     ax.legend()
     fig.tight_layout()
@@ -222,14 +239,17 @@ def summary_table(results: dict) -> str:
         if r["status"] != "trained":
             lines.append(f"{r['model']:<18} skipped: {r['reason']}")
             continue
-        gain = 1 - r["test_loss"] / r["mean_baseline_test_loss"] if r["mean_baseline_test_loss"] else math.nan
+        test, base = r["test_loss"], r["mean_baseline_test_loss"]
+        scored = r["rows"]["test"] > 0
+        gain = f"{1 - test / base:>+8.1%}" if scored and base else f"{'-':>8}"
         va = (f"{r['decoded_mae']['valence']:.3f}/{r['decoded_mae']['arousal']:.3f}"
-              if "decoded_mae" in r else "")
+              if "decoded_mae" in r and scored else "")
+        val = f"{r['best_validation_loss']:>9.4f}" if r["rows"]["validation"] else f"{'-':>9}"
+        tests = f"{test:>9.4f} {base:>9.4f}" if scored else f"{'-':>9} {'-':>9}"
         lines.append(f"{r['model']:<18} {r['data_source']:<9} {r['rows_seen']:>9} {r['epochs']:>3} "
-                     f"{r['best_validation_loss']:>9.4f} {r['test_loss']:>9.4f} {r['mean_baseline_test_loss']:>9.4f} "
-                     f"{gain:>+8.1%} {va:>11} {r['_seconds']:>5.0f}s")
+                     f"{val} {tests} {gain} {va:>11} {r['_seconds']:>5.0f}s")
     lines.append("(vs base: test loss reduction relative to predicting the mean train target; "
-                 "V/A MAE: decoded valence/arousal error)")
+                 "V/A MAE: decoded valence/arousal error; -: the split has no row, see metrics.json)")
     return "\n".join(lines)
 
 

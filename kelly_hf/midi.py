@@ -4,7 +4,7 @@
 or raises :class:`MidiError` (the one error type for unreadable files) with a
 short stable ``reason``. ``read_pitched(source)`` gives only the pitched notes
 (drums excluded) with the file's track count, length and first tempo - the same
-values as ``read_notes(source).pitched``, unsorted, about twice as fast (see
+values as ``read_notes(source).pitched``, unsorted, several times faster (see
 Parsers); a corpus summary such as Lakh's needs no more. Any damage the walker
 recovered from is listed in ``errors`` ("track 3: ...").
 
@@ -44,47 +44,36 @@ Semantics
 
 Parsers
 -------
-symusic (C++, ``parser="symusic"``) reads most files: about 4x its bare parse
-time (``read_pitched``: about 2.3x), still ~40x faster than mido. It reports
-neither channels nor source tracks and drops unterminated notes, so each track
-it gets is instrumented, its original bytes untouched, with events after them:
-a marker meta event at the End-of-Track tick (proof that symusic read the track
-to its end in step),
-note-offs for every pitch one and two ticks later (closing notes left
-sounding), and then a zero-length marker note with program 0 on every channel
-the track may use. symusic orders its output by (channel, program) inside a
-track, so those markers tell which channel and track each of its tracks is.
+The walker (``parser="walker"``) is a byte-level event walker compiled with numba
+(:func:`_walk`, ~2 ns a byte): it reads every file the way the mido path does,
+bit for bit, errors included (tested on every fixture, on randomly damaged files
+and on random event streams), ~100x faster than mido. ``read_pitched`` reads
+every file with it: one walk sizes the arrays, a second one pairs the notes
+(~0.3 ms for a 50 KB pop file, ~2.7x faster than symusic with the checks below).
 
-What symusic would misread silently is decided beforehand, exactly, by a walk
-over every track's events (:func:`_walk`, a byte-level event walker compiled
-with numba, ~1.5 ns a byte): each track's tick total (symusic counts ticks in 32
-bits and would wrap), whether it ends with its End-of-Track event, and events
-symusic reads otherwise (an F7 escape, running status after a sysex, a tempo or
-time signature event too short or with a length of several bytes, system
-messages). symusic's End-of-Track ticks must then equal the walk's. Anything
-that does not verify - those, a symusic error, a missing or misplaced marker,
-two notes of one key left sounding - sends the file to the slow path,
-``parser="walker"``: the same walker, now also pairing notes and collecting
-controls, tempos and time signatures, at about the cost of the symusic path.
+``read_notes`` reads with symusic (C++, ``parser="symusic"``) when it can be
+trusted, about 4x its bare parse time. symusic reports neither channels nor
+source tracks and drops unterminated notes, so each track it gets is
+instrumented, its original bytes untouched, with events after them: a marker
+meta event at the End-of-Track tick (proof that symusic read the track to its
+end in step), note-offs for every pitch one and two ticks later (closing notes
+left sounding), and then a zero-length marker note with program 0 on every
+channel the track may use. symusic orders its output by (channel, program)
+inside a track, so those markers tell which channel and track each of its
+tracks is. What symusic would misread silently is decided beforehand, exactly,
+by the walk: each track's tick total (symusic counts ticks in 32 bits and would
+wrap), whether it ends with its End-of-Track event, and events symusic reads
+otherwise (an F7 escape, running status after a sysex, a tempo or time signature
+event too short or with a length of several bytes, system messages). symusic's
+End-of-Track ticks must then equal the walk's. Anything that does not verify -
+those, a symusic error, a missing or misplaced marker, two notes of one key left
+sounding - is read by the walker, which costs less than the symusic path.
 
 ``parser="mido"`` is the reference the walker is held to: mido decodes the
-channel messages inside a tolerant Python event walker (~40x slower). The walker
-gives its results bit for bit (tested on every fixture, on randomly damaged
-files and on random event streams), errors included; symusic gives the same
-notes on every fixture. On streams with events a MIDI file may not contain
-(system messages, running status after them) symusic could recover differently:
-the walker reads those.
-
-``read_pitched`` first tries a lighter symusic check (:func:`_pitched_symusic`):
-no channels, programs, controls or per-note tracks are needed, so the channel
-markers go (symusic's ``is_drum`` is channel 9) and each track only gets its
-End-of-Track marker and two sets of note-offs: at the End-of-Track tick itself
-(a note still sounding ends there) and 2**28 - 1 ticks later, past every
-End-of-Track (a note ending there was a second note of one key left sounding:
-not verified). The walk's checks are those of the symusic path, with a margin
-for those note-offs. Whatever it cannot verify, and format 2, goes through ``read_notes``'s
-own paths, so the result never depends on which path read it (tested on every
-fixture and on randomly damaged files, bit for bit).
+channel messages inside a tolerant Python event walker. symusic gives the same
+notes on every fixture; on streams with events a MIDI file may not contain
+(system messages, running status after them) it could recover differently: the
+walker reads those.
 """
 
 from __future__ import annotations
@@ -192,17 +181,14 @@ def read_pitched(
     source: str | os.PathLike | bytes, *, name: str | None = None, parser: str | None = None
 ) -> Pitched:
     """The pitched notes of a MIDI file, with exactly the values of ``read_notes(...).pitched``
-    (and its ``num_tracks``, ``duration_s``, ``tempo_bpm``, ``parser``, ``errors``), about
-    twice as fast: with ``parser=None`` a lighter symusic check suffices (see the module
-    docstring); anything it cannot verify goes through :func:`read_notes`'s own paths."""
+    (and its ``num_tracks``, ``duration_s``, ``tempo_bpm``, ``errors``), several times
+    faster: with ``parser=None`` or ``"walker"`` the compiled walker reads every file (see
+    the module docstring); ``"symusic"`` and ``"mido"`` go through :func:`read_notes`'s paths."""
     data, label = _load(source, name, parser)
     try:
         smf = _Smf.parse(data)
-        if parser is None:
-            try:
-                return _pitched_symusic(smf)
-            except _Unverified:
-                pass
+        if parser in (None, "walker"):
+            return _pitched_walker(smf)
         return Pitched.of(_read(smf, parser))
     except MidiError as e:
         raise MidiError(e.reason, label) from None
@@ -490,7 +476,7 @@ def _instrument(k: int, body: bytes) -> tuple[list[bytes], list[int]]:
 def _read_symusic(smf: _Smf) -> _Ticks:
     if symusic is None:
         raise _Unverified("symusic is not installed")
-    expected = _symusic_ends(smf, _TICK_LIMIT)
+    expected = _symusic_ends(smf)
     n_tracks = len(smf.tracks)
     ends = np.zeros(n_tracks, np.int64)
     notes, note_keys, ccs, cc_keys, tempos, sigs = [], [], [], [], [], []
@@ -588,96 +574,6 @@ def _read_symusic(smf: _Smf) -> _Ticks:
     )
 
 
-_FAR = 2**28 - 1  # the largest delta time
-_FAR_TICK = b"\xff\xff\xff\x7f\xff\x01\x00"  # an empty text event _FAR ticks later
-_HEADER = b"MThd\x00\x00\x00\x06\x00\x01"
-
-
-def _pitched_symusic(smf: _Smf) -> Pitched:
-    """:func:`read_pitched`'s fast path: symusic with the checks pitched notes need.
-
-    Channels and programs are not needed (symusic's ``is_drum`` is channel 9) and
-    neither are controls, so there are no channel markers and no per-note track.
-    Each track keeps its End-of-Track marker (it was read to its end, in step) and
-    gets note-offs for every pitch twice: at the End-of-Track tick itself (a note
-    still sounding there ends there, as in read_notes) and ``_FAR`` ticks later, past
-    every real event, so a note ending after the last End-of-Track is a second note
-    of one key left sounding (read_notes' own path then decides; sound while every
-    End-of-Track lies before tick ``_FAR``, which is checked). Everything else is
-    checked as in :func:`_read_symusic`; format 2 always takes that path.
-    """
-    if symusic is None or smf.format == 2:
-        raise _Unverified("format 2 or no symusic")
-    expected = _symusic_ends(smf, _TICK_LIMIT - _FAR)
-    tracks = smf.tracks
-    parts = [_HEADER, struct.pack(">HH", len(tracks), smf.division)]
-    room = 2 * len(smf.data) + (1 << 20)  # many tiny tracks: keep memory bounded
-    for k, body in enumerate(tracks):
-        if not body:
-            body = b"\x00" + _EOT
-        close = _closing(tuple(c for c in range(16) if 0x90 | c in body))
-        tag = (_TAG + str(k)).encode()
-        # body[:-3] ends with End-of-Track's delta time, which the marker meta event takes over.
-        chunk = [body[:-3], b"\xff\x06", bytes((len(tag),)), tag, close, _FAR_TICK, close, b"\x00", _EOT]
-        size = sum(map(len, chunk))
-        room -= 8 + size
-        if room < 0:
-            raise _Unverified("instrumented file too large")
-        parts += [b"MTrk", size.to_bytes(4, "big"), *chunk]
-    blob = b"".join(parts)
-    try:
-        score = _from_midi(blob, True)
-    except Exception as e:  # symusic raises RuntimeError and friends for bad bytes
-        raise _Unverified(str(e)) from e
-    found = {m.text: m.time for m in score.markers}
-    try:
-        ends = [found[_TAG + str(k)] for k in range(len(tracks))]
-    except KeyError:
-        raise _Unverified("symusic stopped before the end of a track") from None
-    packed = []
-    for tr in score.tracks:
-        if not tr.is_drum and tr.note_num():
-            packed.append(_packed(tr.notes, _NOTE_RECORD))
-    notes = np.frombuffer(b"".join(packed), _NOTE_RECORD)
-    if ends != expected.tolist():
-        raise _Unverified("symusic's End-of-Track ticks differ from the walker's")
-    last, n = max(ends), len(notes)
-    if last >= _FAR:  # the notes closed _FAR ticks late must lie past every End-of-Track
-        raise _Unverified("too many ticks for the fast check")
-    ticks = np.empty(2 * n + 1, np.int64)  # starts, ends and the last End-of-Track: one conversion
-    ticks[:n] = notes["time"]
-    np.add(ticks[:n], notes["duration"], out=ticks[n : 2 * n])
-    ticks[-1] = last
-    if n and ticks[n : 2 * n].max() > last:
-        raise _Unverified("several notes of one key left sounding")
-    tp = score.tempos.numpy()
-    tempo_ticks, mspq = tp["time"].astype(np.int64), tp["mspq"].astype(np.int64)
-    if len(mspq) > 1 or len(mspq) and mspq[0] <= 0:
-        rows = _last_per_tick(np.stack([tempo_ticks, mspq], axis=1)[mspq > 0])
-        tempo_ticks, mspq = rows[:, 0], rows[:, 1]
-    seconds = _clock(tempo_ticks, mspq, smf)(ticks)
-    return Pitched(
-        pitch=notes["pitch"].view(np.uint8),
-        velocity=notes["velocity"].view(np.uint8),
-        start=seconds[:n],
-        end=seconds[n : 2 * n],
-        num_tracks=len(tracks),
-        duration_s=float(seconds[-1]),
-        tempo_bpm=float(60e6 / mspq[0]) if len(mspq) else 120.0,
-        parser="symusic",
-    )
-
-
-@functools.lru_cache(maxsize=1024)
-def _closing(channels: tuple[int, ...]) -> bytes:
-    """Note-offs for every pitch of these channels (tracks use few channel sets: cached)."""
-    return b"".join(_CLOSE[c] for c in channels)
-
-
-def _from_midi(blob: bytes, sanitize: bool):
-    return symusic.core.ScoreTick.from_midi(blob, sanitize)
-
-
 # symusic pickles an event list as a u32 count and then its C structs, which is
 # ~5x faster to read than .numpy(). The layout is checked once, at first use.
 _NOTE_RECORD = np.dtype(
@@ -735,9 +631,10 @@ def _walk(data, bounds, info, notes, controls, tempos, sigs, full):  # pragma: n
     :func:`_mido_track` does, filling ``info[k]`` (end tick, events read, error code,
     flags, and how many note-ons, controls, tempos and time signatures it holds).
     With ``full`` it also writes the notes (rows pitch, velocity, start, end,
-    channel, program, track), controls (tick, channel, number, value, track), tempos
-    (tick, mspq, track) and time signatures (tick, numerator, denominator, track),
-    sized from a first walk's counts; returns the number of notes.
+    channel, program, track), controls (tick, channel, number, value, track; as many
+    as ``controls`` holds: none if it is empty), tempos (tick, mspq, track) and time
+    signatures (tick, numerator, denominator, track), sized from a first walk's
+    counts; returns the number of notes.
 
     Plain Python that numba compiles (see :func:`_walker`): byte-level work, no objects.
     Overlapping notes of one (channel, pitch) queue first-in-first-out in linked lists.
@@ -777,71 +674,22 @@ def _walk(data, bounds, info, notes, controls, tempos, sigs, full):  # pragma: n
         after_sysex = False
         program[:] = 0
         while pos < stop:
-            delta, pos = vlq(data, pos, stop)
-            if delta < 0:
-                error = 1
-                break
-            tick += delta
+            b = int(data[pos])
+            if b < 0x80:  # most delta times are one byte
+                pos += 1
+                tick += b
+            else:
+                delta, pos = vlq(data, pos, stop)
+                if delta < 0:
+                    error = 1
+                    break
+                tick += delta
             if pos == stop:
                 error = 1
                 break
             b = int(data[pos])
             pos += 1
-            if b == 0xFF or b == 0xF0 or b == 0xF7:  # meta or sysex: <kind> <length> <payload>
-                kind = -1
-                if b == 0xFF:
-                    if pos == stop:
-                        error = 1
-                        break
-                    kind = int(data[pos])
-                    pos += 1
-                length_at = pos
-                size, pos = vlq(data, pos, stop)
-                if size < 0 or stop - pos < size:
-                    error = 1
-                    break
-                at = pos
-                pos += size
-                long_length = at - length_at > 1  # a length of several bytes: symusic may read it otherwise
-                if kind == 0x2F:
-                    end = tick
-                    count += 1
-                    if pos == stop and size == 0:
-                        flags &= ~_NO_EOT
-                    break
-                if kind == 0x51:
-                    if size >= 3:
-                        if full:
-                            tempos[n_tempos, 0] = tick
-                            tempos[n_tempos, 1] = int(data[at]) << 16 | int(data[at + 1]) << 8 | int(data[at + 2])
-                            tempos[n_tempos, 2] = k
-                            n_tempos += 1
-                        n_tempo += 1
-                    if size < 3 or long_length:
-                        flags |= _TIMING
-                elif kind == 0x58:
-                    if size >= 2 and data[at + 1] < 8:
-                        if full:
-                            sigs[n_sigs, 0] = tick
-                            sigs[n_sigs, 1] = data[at]
-                            sigs[n_sigs, 2] = 1 << int(data[at + 1])
-                            sigs[n_sigs, 3] = k
-                            n_sigs += 1
-                        n_sig += 1
-                    else:
-                        flags |= _TIMING
-                    if long_length:
-                        flags |= _TIMING
-                elif kind < 0:
-                    after_sysex = True
-                    if b == 0xF7:
-                        flags |= _SYSEX
-            elif b > 0xF0:  # system common / real time: skip its data bytes (F1-F3), F1-F6 end running status
-                flags |= _SYSTEM
-                pos = min(pos + (2 if b == 0xF2 else 1 if b == 0xF1 or b == 0xF3 else 0), stop)
-                if b < 0xF7:
-                    status = -1
-            else:  # a channel message, data bytes above 127 clamped to 127
+            if b < 0xF0:  # a channel message, data bytes above 127 clamped to 127
                 if b < 0x80:
                     if status < 0:
                         error = 2
@@ -896,11 +744,65 @@ def _walk(data, bounds, info, notes, controls, tempos, sigs, full):  # pragma: n
                 elif kind == 0xC:
                     program[ch] = d1
                 elif kind == 0xB:
-                    if full:
+                    if full and n_controls < controls.shape[1]:
                         controls[0, n_controls], controls[1, n_controls], controls[2, n_controls] = tick, ch, d1
                         controls[3, n_controls], controls[4, n_controls] = d2, k
                         n_controls += 1
                     n_cc += 1
+            elif b == 0xFF or b == 0xF0 or b == 0xF7:  # meta or sysex: <kind> <length> <payload>
+                kind = -1
+                if b == 0xFF:
+                    if pos == stop:
+                        error = 1
+                        break
+                    kind = int(data[pos])
+                    pos += 1
+                length_at = pos
+                size, pos = vlq(data, pos, stop)
+                if size < 0 or stop - pos < size:
+                    error = 1
+                    break
+                at = pos
+                pos += size
+                long_length = at - length_at > 1  # a length of several bytes: symusic may read it otherwise
+                if kind == 0x2F:
+                    end = tick
+                    count += 1
+                    if pos == stop and size == 0:
+                        flags &= ~_NO_EOT
+                    break
+                if kind == 0x51:
+                    if size >= 3:
+                        if full:
+                            tempos[n_tempos, 0] = tick
+                            tempos[n_tempos, 1] = int(data[at]) << 16 | int(data[at + 1]) << 8 | int(data[at + 2])
+                            tempos[n_tempos, 2] = k
+                            n_tempos += 1
+                        n_tempo += 1
+                    if size < 3 or long_length:
+                        flags |= _TIMING
+                elif kind == 0x58:
+                    if size >= 2 and data[at + 1] < 8:
+                        if full:
+                            sigs[n_sigs, 0] = tick
+                            sigs[n_sigs, 1] = data[at]
+                            sigs[n_sigs, 2] = 1 << int(data[at + 1])
+                            sigs[n_sigs, 3] = k
+                            n_sigs += 1
+                        n_sig += 1
+                    else:
+                        flags |= _TIMING
+                    if long_length:
+                        flags |= _TIMING
+                elif kind < 0:
+                    after_sysex = True
+                    if b == 0xF7:
+                        flags |= _SYSEX
+            elif b > 0xF0:  # system common / real time: skip its data bytes (F1-F3), F1-F6 end running status
+                flags |= _SYSTEM
+                pos = min(pos + (2 if b == 0xF2 else 1 if b == 0xF1 or b == 0xF3 else 0), stop)
+                if b < 0xF7:
+                    status = -1
             end = tick
             count += 1
         for j in range(n_touched):  # notes still sounding end at the track's end
@@ -937,12 +839,13 @@ def _walk_info(smf: _Smf) -> np.ndarray:
     return smf.info
 
 
-def _read_walker(smf: _Smf) -> _Ticks:
-    """The slow path: every track through the compiled walker, as :func:`_read_mido` reads it."""
+def _read_walker(smf: _Smf, with_controls: bool = True) -> _Ticks:
+    """Every track through the compiled walker, as :func:`_read_mido` reads it (controls
+    left empty unless ``with_controls``)."""
     counts = _walk_info(smf).sum(axis=0)
     info = np.zeros_like(smf.info)
     notes = np.empty((7, counts[_NOTE_ONS]), np.int64)
-    controls = np.empty((5, counts[_CONTROLS]), np.int64)
+    controls = np.empty((5, counts[_CONTROLS] if with_controls else 0), np.int64)
     tempos, sigs = np.empty((counts[_TEMPOS], 3), np.int64), np.empty((counts[_SIGS], 4), np.int64)
     n = _walker()(smf.data, smf.bounds, info, notes, controls, tempos, sigs, True)
     damage = [f"track {k}: {_WALK_ERRORS[e]}" for k, e in enumerate(info[:, _ERROR].tolist()) if e]
@@ -959,9 +862,34 @@ def _read_walker(smf: _Smf) -> _Ticks:
     )
 
 
-def _symusic_ends(smf: _Smf, limit: int) -> np.ndarray:
+def _pitched_walker(smf: _Smf) -> Pitched:
+    """:func:`read_pitched`: the walker's notes without drums, timed as :func:`_finish` times them."""
+    t = _read_walker(smf, with_controls=False)
+    if smf.format == 2:  # sequences one after another: _finish shifts them
+        return Pitched.of(_finish(smf, t, "walker"))
+    notes = t.notes
+    pitched = np.flatnonzero(notes["channel"] != 9)
+    n = len(pitched)
+    ticks = np.empty(2 * n + 1, np.int64)  # starts, ends and the last End-of-Track: one conversion
+    ticks[:n], ticks[n : 2 * n], ticks[-1] = notes["start"][pitched], notes["end"][pitched], t.ends.max()
+    tempos = _last_per_tick(t.tempos[t.tempos[:, 1] > 0])
+    seconds = _clock(tempos[:, 0], tempos[:, 1], smf)(ticks)
+    return Pitched(
+        pitch=notes["pitch"][pitched].astype(np.uint8),
+        velocity=notes["velocity"][pitched].astype(np.uint8),
+        start=seconds[:n],
+        end=seconds[n : 2 * n],
+        num_tracks=len(smf.tracks),
+        duration_s=float(seconds[-1]),
+        tempo_bpm=float(60e6 / tempos[0, 1]) if len(tempos) else 120.0,
+        parser="walker",
+        errors=t.errors,
+    )
+
+
+def _symusic_ends(smf: _Smf) -> np.ndarray:
     """Each track's End-of-Track tick, if symusic reads every track as the walker does and
-    stays below ``limit`` ticks (it counts ticks in 32 bits and would wrap silently);
+    stays below ``_TICK_LIMIT`` (it counts ticks in 32 bits and would wrap silently);
     else raises :class:`_Unverified`."""
     info = _walk_info(smf)
     flagged = np.flatnonzero(info[:, _FLAGS])
@@ -969,7 +897,7 @@ def _symusic_ends(smf: _Smf, limit: int) -> np.ndarray:
         k = int(flagged[0])
         raise _Unverified(f"track {k} " + next(text for bit, text in _FLAG_REASONS if info[k, _FLAGS] & bit))
     ends = info[:, _END]
-    if ends.max() >= limit:
+    if ends.max() >= _TICK_LIMIT:
         raise _Unverified("delta times overflow symusic's 32-bit ticks")
     return ends
 

@@ -839,24 +839,35 @@ def _walk_info(smf: _Smf) -> np.ndarray:
     return smf.info
 
 
+_ONE_WALK_BYTES = 1 << 22  # up to this size the output arrays are sized from the bytes (untouched pages cost nothing)
+
+
 def _read_walker(smf: _Smf, with_controls: bool = True) -> _Ticks:
     """Every track through the compiled walker, as :func:`_read_mido` reads it (controls
-    left empty unless ``with_controls``)."""
-    counts = _walk_info(smf).sum(axis=0)
-    info = np.zeros_like(smf.info)
-    notes = np.empty((7, counts[_NOTE_ONS]), np.int64)
-    controls = np.empty((5, counts[_CONTROLS] if with_controls else 0), np.int64)
-    tempos, sigs = np.empty((counts[_TEMPOS], 3), np.int64), np.empty((counts[_SIGS], 4), np.int64)
+    left empty unless ``with_controls``). The arrays are sized from a first walk's counts,
+    or for files of up to 4 MB from the bytes (an event holding a note-on or a control
+    takes 3 bytes or more, a time signature 6, a tempo 7), which saves that walk."""
+    size = len(smf.data)
+    if smf.info is None and size <= _ONE_WALK_BYTES:
+        n_notes, n_controls, n_tempos, n_sigs = size // 3 + 1, size // 3 + 1, size // 7 + 1, size // 6 + 1
+    else:
+        n_notes, n_controls, n_tempos, n_sigs = _walk_info(smf)[:, [_NOTE_ONS, _CONTROLS, _TEMPOS, _SIGS]].sum(axis=0)
+    info = np.zeros((len(smf.tracks), 8), np.int64)
+    notes = np.empty((7, n_notes), np.int64)
+    controls = np.empty((5, n_controls if with_controls else 0), np.int64)
+    tempos, sigs = np.empty((n_tempos, 3), np.int64), np.empty((n_sigs, 4), np.int64)
     n = _walker()(smf.data, smf.bounds, info, notes, controls, tempos, sigs, True)
-    damage = [f"track {k}: {_WALK_ERRORS[e]}" for k, e in enumerate(info[:, _ERROR].tolist()) if e]
-    lost = np.flatnonzero((info[:, _ERROR] != 0) & (info[:, _COUNT] == 0))
-    if len(lost) == len(smf.tracks):
+    smf.info = info
+    errors = info[:, _ERROR]
+    damage = [f"track {k}: {_WALK_ERRORS[e]}" for k, e in enumerate(errors.tolist()) if e] if errors.any() else []
+    if len(damage) == len(smf.tracks) and not info[:, _COUNT].any():
         raise MidiError(damage[0])
+    counts = info.sum(axis=0)
     return _Ticks(
         notes=dict(zip(_NOTE_FIELDS, notes[:, :n])),
-        controls=dict(zip(_CONTROL_FIELDS, controls)),
-        tempos=tempos,
-        time_signatures=sigs,
+        controls=dict(zip(_CONTROL_FIELDS, controls[:, : counts[_CONTROLS]])),
+        tempos=tempos[: counts[_TEMPOS]],
+        time_signatures=sigs[: counts[_SIGS]],
         ends=info[:, _END],
         errors=tuple(damage),
     )

@@ -48,8 +48,8 @@ The walker (``parser="walker"``) is a byte-level event walker compiled with numb
 (:func:`_walk`, ~2 ns a byte): it reads every file the way the mido path does,
 bit for bit, errors included (tested on every fixture, on randomly damaged files
 and on random event streams), ~100x faster than mido. ``read_pitched`` reads
-every file with it: one walk sizes the arrays, a second one pairs the notes
-(~0.3 ms for a 50 KB pop file, ~2.7x faster than symusic with the checks below).
+every file with it, in one walk (~0.25 ms for a 50 KB pop file, ~3x faster than
+symusic with the checks below; files over 4 MB take a first walk to size the arrays).
 
 ``read_notes`` reads with symusic (C++, ``parser="symusic"``) when it can be
 trusted, about 4x its bare parse time. symusic reports neither channels nor
@@ -633,8 +633,8 @@ def _walk(data, bounds, info, notes, controls, tempos, sigs, full):  # pragma: n
     With ``full`` it also writes the notes (rows pitch, velocity, start, end,
     channel, program, track), controls (tick, channel, number, value, track; as many
     as ``controls`` holds: none if it is empty), tempos (tick, mspq, track) and time
-    signatures (tick, numerator, denominator, track), sized from a first walk's
-    counts; returns the number of notes.
+    signatures (tick, numerator, denominator, track), in arrays large enough (see
+    :func:`_read_walker`); returns the number of notes.
 
     Plain Python that numba compiles (see :func:`_walker`): byte-level work, no objects.
     Overlapping notes of one (channel, pitch) queue first-in-first-out in linked lists.

@@ -473,6 +473,14 @@ def _instrument(k: int, body: bytes) -> tuple[list[bytes], list[int]]:
     return [b"MTrk", sum(map(len, parts)).to_bytes(4, "big"), *parts], channels
 
 
+def _disagree(ticks: np.ndarray, values: np.ndarray) -> bool:
+    """Whether events at one tick have different values (the later in the file wins, and
+    symusic does not keep their order when there are many)."""
+    order = np.argsort(ticks, kind="stable")
+    same = ticks[order][1:] == ticks[order][:-1]
+    return bool(same.any() and (values[order][1:][same] != values[order][:-1][same]).any())
+
+
 def _read_symusic(smf: _Smf) -> _Ticks:
     if symusic is None:
         raise _Unverified("symusic is not installed")
@@ -480,6 +488,7 @@ def _read_symusic(smf: _Smf) -> _Ticks:
     n_tracks = len(smf.tracks)
     ends = np.zeros(n_tracks, np.int64)
     notes, note_keys, ccs, cc_keys, tempos, sigs = [], [], [], [], [], []
+    ambiguous = False  # tempos or time signatures at one tick disagree: which wins is file order
     # Format 2 needs each track's own tempo events, so its tracks are parsed one by one.
     for group in [[k] for k in range(n_tracks)] if smf.format == 2 else [list(range(n_tracks))]:
         parts, channels = [b"MThd\x00\x00\x00\x06" + struct.pack(">HHH", 1, len(group), smf.division)], []
@@ -534,6 +543,8 @@ def _read_symusic(smf: _Smf) -> _Ticks:
 
         track = group[0] if smf.format == 2 else -1  # tempo's track only matters in format 2
         tp, ts = score.tempos.numpy(), score.time_signatures.numpy()
+        sig = ts["numerator"].astype(np.int64) << 8 | ts["denominator"]
+        ambiguous = ambiguous or _disagree(tp["time"], tp["mspq"]) or _disagree(ts["time"], sig)
         tempos.append(np.stack([tp["time"], tp["mspq"], np.full(len(tp["time"]), track)], axis=1))
         sigs.append(np.stack([ts["time"], ts["numerator"], ts["denominator"], np.full(len(ts["time"]), track)], axis=1))
 
@@ -550,6 +561,9 @@ def _read_symusic(smf: _Smf) -> _Ticks:
         raise _Unverified("several notes of one key left sounding")
     np.minimum(end, eot, out=end)
     cc_keys = np.array(cc_keys, np.int64).reshape(-1, 3)
+    if ambiguous:  # symusic does not keep the file order of events at one tick: the walker's
+        timing = _read_walker(smf, with_controls=False)
+        tempos, sigs = [timing.tempos], [timing.time_signatures]
     ccs = np.frombuffer(b"".join(ccs), _CONTROL_RECORD)
     return _Ticks(
         notes=dict(

@@ -740,6 +740,19 @@ def test_what_symusic_reads_otherwise_takes_the_walker(case):
     assert np.array_equal(read_notes(data).notes, m.notes)
 
 
+def test_tempos_at_one_tick_keep_their_file_order():
+    """At equal ticks the later tempo (in file order) wins. symusic sorts tempo events
+    without keeping that order once there are many (found by fuzzing): when tempos at one
+    tick disagree, the tempo map comes from the walker."""
+    tracks = [[Meta("set_tempo", tempo=500_000, time=0), Meta("set_tempo", tempo=400_000 + k, time=0)]
+              for k in range(30)]
+    data = smf(*tracks, [M("note_on", note=60, velocity=80, time=0), M("note_off", note=60, time=480)])
+    m = _same_as_mido(data)
+    assert m.notes["end"].tolist() == [pytest.approx(0.400029)]
+    assert read_notes(data).parser == "symusic" and read_notes(data).notes["end"][0] == m.notes["end"][0]
+    _same_pitched(data)
+
+
 def _status_per_note_file(tracks: int, notes: int) -> bytes:
     """``tracks`` tracks of ``notes`` notes each, every note-on with its status byte."""
     body = b"".join(bytes([24, 0x90, 36 + i % 60, 80, 96, 36 + i % 60, 0]) for i in range(notes)) + b"\x00\xff\x2f\x00"

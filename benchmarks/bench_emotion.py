@@ -21,6 +21,9 @@ arousal = ``arousal > 0.5``; the quadrant is the pair. Rows:
   the 965 train + val clips: v1 as is (it was never fitted), v2 out-of-fold
   (grouped 5-fold cross-validation by song, ``scripts/fit_emotion.py``).
 
+Also the cost of the estimate where it is hottest, Lakh's builder (one per file): v1
+and v2 per half-song, CPU time, side by side.
+
 Writes a PNG (``--plot``, default docs/emotion_emopia_test.png): v2's valence and
 arousal of every test clip, coloured by its human quadrant.
 
@@ -40,15 +43,18 @@ import numpy as np
 from scipy.stats import binomtest
 
 from kelly_hf import chords, emopia, harmony, lakh, maestro, musical_emotion
-from kelly_hf.midi import read_notes
+from kelly_hf.midi import read_notes, read_pitched
 
 REPO = Path(__file__).resolve().parents[1]
-EMOPIA = REPO.parent / "shared" / "fixtures" / "emopia"
+FIXTURES = REPO.parent / "shared" / "fixtures"
+EMOPIA = FIXTURES / "emopia"
 PAPER = [("EMOPIA paper: logistic regression, hand features", (0.581, 0.849, 0.651)),
          ("EMOPIA paper: LSTM-Attn + MIDI-like", (0.684, 0.882, 0.833))]
 # Krumhansl & Kessler (1982) probe-tone profiles, tonic first (v1's key finder)
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+V1_KEYS = np.array([np.roll(KK_MAJOR, k) for k in range(12)] + [np.roll(KK_MINOR, k) for k in range(12)])
+V1_KEYS = (V1_KEYS - V1_KEYS.mean(1, keepdims=True)) / V1_KEYS.std(1, keepdims=True)
 
 
 def estimate_v1(pitch, velocity, start, end, tempo_bpm: float, duration_s: float) -> tuple[float, float]:
@@ -57,9 +63,7 @@ def estimate_v1(pitch, velocity, start, end, tempo_bpm: float, duration_s: float
         return 0.0, 0.5
     durations = np.maximum(end - start, 1e-3)
     profile = np.bincount(pitch % 12, weights=durations, minlength=12)
-    keys = np.array([np.roll(KK_MAJOR, k) for k in range(12)] + [np.roll(KK_MINOR, k) for k in range(12)])
-    keys = (keys - keys.mean(1, keepdims=True)) / keys.std(1, keepdims=True)
-    r = keys @ ((profile - profile.mean()) / profile.std()) / 12.0 if profile.std() else np.zeros(24)
+    r = V1_KEYS @ ((profile - profile.mean()) / profile.std()) / 12.0 if profile.std() else np.zeros(24)
     mode_score = r[:12].max() - r[12:].max()
     tempo_term = np.clip((tempo_bpm - 100.0) / 60.0, -1.0, 1.0)
     register_term = np.clip((np.average(pitch, weights=durations) - 60.0) / 24.0, -1.0, 1.0)
@@ -119,6 +123,29 @@ def measure(clips: list[emopia.Clip], root: Path):
     heard = [harmony.estimate_emotion(chord_ids(p)) for p in n]
     rows["v2 chords (Harmony): valence only"] = (np.array([h[0] for h in heard]), None, clips)
     return rows
+
+
+def cost_per_half_song(repeat: int = 200) -> tuple[float, float, int]:
+    """CPU seconds of one estimate, v1 vs v2 (``arrangement``, what Lakh's builder calls), over the
+    first halves of the Lakh-like fixtures bench_lakh.py builds from; the best of 3 rounds each."""
+    halves = []
+    for path in sorted(FIXTURES.glob("lakh/**/*.mid")) + sorted(FIXTURES.glob("multitrack_pop/**/*.mid")):
+        p = read_pitched(path)
+        t = float(np.partition(p.start, len(p.start) // 2)[len(p.start) // 2])
+        c = p.start < t
+        halves.append((p.pitch[c], p.velocity[c], p.start[c], p.end[c], p.tempo_bpm, t))
+    best = {"v1": np.inf, "v2": np.inf}
+    for _ in range(3):
+        for name in best:
+            t0 = time.process_time()
+            for _ in range(repeat):
+                for pitch, velocity, start, end, tempo, t in halves:
+                    if name == "v1":
+                        estimate_v1(pitch, velocity, start, end, tempo, t)
+                    else:
+                        musical_emotion.estimate(pitch, start, t, variant="arrangement")
+            best[name] = min(best[name], (time.process_time() - t0) / (repeat * len(halves)))
+    return best["v1"], best["v2"], len(halves)
 
 
 def plot(path: str, clips: list[emopia.Clip], valence, arousal) -> None:
@@ -194,6 +221,10 @@ def main(argv=None) -> None:
     line(f"  {musical_emotion.VERSION} (performance)", len(fitted_on),
          emopia.accuracy(fitted_on, *fit.cross_validated(fitted_on, heads)))
     print(f"(CPU {time.process_time() - t0:.2f} s for reading {len(fitted_on) + len(test)} files and every estimate)")
+
+    v1_s, v2_s, n = cost_per_half_song()
+    print(f"cost in Lakh's builder (first halves of the {n} Lakh-like fixtures, CPU per half-song): "
+          f"v1 {v1_s * 1e6:.0f} us, v2 {v2_s * 1e6:.0f} us (+{(v2_s - v1_s) * 1e6:.0f} us, {v2_s / v1_s:.2f}x)")
 
     v, a, _ = rows[f"{musical_emotion.VERSION} (estimate_file: performance)"]
     os.makedirs(os.path.dirname(os.path.abspath(args.plot)), exist_ok=True)

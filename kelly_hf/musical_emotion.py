@@ -150,7 +150,7 @@ def window_features(pitch, start, starts, ends, velocity=None, close_last: bool 
     out = np.full((k, len(FEATURES)), np.nan)
     column = {f: FEATURES.index(f) for f in features}
 
-    on_time = start[np.r_[True, np.diff(start) > CLUSTER_S]] if len(start) else start   # first note of each onset
+    on_time = start[np.concatenate(([True], np.diff(start) > CLUSTER_S))] if len(start) else start   # onsets
     owin, oidx, on_count = window_pairs(on_time, starts, ends, close_last)
     gaps = np.diff(on_time[oidx])
     ioi = (owin[1:] == owin[:-1]) & (gaps <= MAX_IOI_S)       # IOIs between onsets of one window, no pauses
@@ -165,7 +165,7 @@ def window_features(pitch, start, starts, ends, velocity=None, close_last: bool 
             out[:, FEATURES.index("mode")] = r[:, :12].max(1) - r[:, 12:].max(1)
             out[:, FEATURES.index("clarity")] = r.max(1)
         if "triads" in column:
-            out[:, column["triads"]] = _triads(win, p, (start[idx] - starts[win]) // FRAME_S, k)
+            out[:, column["triads"]] = _triads(win, p, ((start[idx] - starts[win]) / FRAME_S).astype(np.int64), k)
         if "spread" in column:
             out[:, column["spread"]] = window_std(win, p.astype(np.float64), k)
     if velocity is not None and "velocity" in column:
@@ -176,10 +176,10 @@ def window_features(pitch, start, starts, ends, velocity=None, close_last: bool 
 def _frame_triads(win: np.ndarray, pitch: np.ndarray, frame_in_window: np.ndarray):
     """(window of each frame, its triad 0..23 or -1) over the frames that hold notes; ``frame_in_window``
     is each note's frame number in its window, notes in (window, frame) order."""
-    key = win * (int(frame_in_window.max(initial=0)) + 1) + frame_in_window.astype(np.int64)
-    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
-    if not len(first):
-        return first, first
+    if not len(pitch):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    key = win * (int(frame_in_window.max()) + 1) + frame_in_window
+    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
     struck = np.bitwise_or.reduceat(1 << pitch % 12, first)                   # pitch-class set per frame
     bass = np.minimum.reduceat(pitch, first) % 12
     complete = (struck[:, None] & _TRIADS) == _TRIADS                         # (frames, 24)
@@ -200,7 +200,7 @@ def triads(pitch, start) -> np.ndarray:
     :data:`FRAME_S` frame from time 0 that holds notes, in time order."""
     order = np.argsort(np.asarray(start, np.float64), kind="stable")
     pitch, start = np.asarray(pitch, np.int64)[order], np.asarray(start, np.float64)[order]
-    return _frame_triads(np.zeros(len(pitch), np.int64), pitch, start // FRAME_S)[1]
+    return _frame_triads(np.zeros(len(pitch), np.int64), pitch, (start / FRAME_S).astype(np.int64))[1]
 
 
 # -- the estimate ---------------------------------------------------------------------

@@ -53,7 +53,7 @@ Pitched notes only (channel 10 = drums excluded), split at the median onset
 
 The target ``notes`` is an output of the melody model and its input ``emotion``
 would otherwise be computed from the same pitches (the key profile is the pitch
-histogram folded to 12 classes, the register its mean): the model would learn
+histogram folded to 12 classes, the triads its pitch-class sets): the model would learn
 to invert our estimator. Computing them from disjoint halves makes the input a
 fact about the first half and the target the second half's pitches; what links
 them is the piece staying in its key, which is the musical fact the model

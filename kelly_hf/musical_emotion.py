@@ -26,7 +26,22 @@ Notes whose onsets follow each other within :data:`CLUSTER_S` = 30 ms form one
 ``ioi``         log2(median IOI in s), 2 s (1.0) without one
 ``spread``      standard deviation of the pitches (semitones)
 ``velocity``    mean MIDI velocity
+``register``    mean pitch (MIDI number, each note once)
+``entropy``     Shannon entropy (bits) of the pitch-class counts: 0 one pitch class .. 3.58 all twelve
+                equally (chromaticism)
+``dissonance``  over the onsets, the pairs of distinct pitch classes struck together: the share of
+                minor seconds / major sevenths and tritones among them (0 without any pair)
+``thirds``      ``(M - m) / (M + m + 1)`` over the triads' frames: ``M`` / ``m`` = frames whose pitch
+                classes hold the major / minor third above the frame's lowest note, not the other
+``top_step``    the top line (highest note of each onset): mean absolute interval between successive
+                ones (semitones; 0 with fewer than two onsets)
+``top_descent`` share of the top line's moves that go down, among those that change pitch (0.5 without)
+``duration``    log2(median note duration in s) (performed MIDI only: a performance's articulation)
+``mode_x_rate`` ``mode * note_rate`` (the mode counts more in busy music: an arousal-aware valence term)
 ==============  =================================================================================
+
+Features beyond those the heads below use are candidates the fit script chose among
+(``scripts/fit_emotion.py``: its pools and its declared selection rule).
 
 The estimate (a *variant* uses only the features its corpus can give)
 --------------------------------------------------------------------
@@ -72,8 +87,10 @@ VERSION = "kelly-emotion-v2"
 CLUSTER_S = 0.03
 MAX_IOI_S = 2.0
 FRAME_S = 2.0
-FEATURES = ("mode", "clarity", "triads", "note_rate", "onset_rate", "ioi", "spread", "velocity")
-_PITCH_FEATURES = {"mode", "clarity", "triads", "spread"}
+FEATURES = ("mode", "clarity", "triads", "note_rate", "onset_rate", "ioi", "spread", "velocity",
+            "register", "entropy", "dissonance", "thirds", "top_step", "top_descent", "duration", "mode_x_rate")
+_PITCH_FEATURES = {"mode", "clarity", "triads", "spread", "register", "entropy", "dissonance", "thirds",
+                   "top_step", "top_descent", "mode_x_rate"}
 
 # Temperley (2007), Music and Probability, the Kostka-Payne corpus profiles, tonic first.
 MAJOR_PROFILE = np.array([0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400])
@@ -95,6 +112,10 @@ _KEY_PROFILES = _unit_rows(np.array([np.roll(MAJOR_PROFILE, k) for k in range(12
 _TRIADS = np.array([sum(1 << (root + i) % 12 for i in third) for third in ((0, 4, 7), (0, 3, 7))
                     for root in range(12)])
 _TRIAD_ROOTS = np.tile(np.arange(12), 2)
+# (4096, 7): for each 12-bit pitch-class set, its pairs of pitch classes by interval class 0..6 (0 unused)
+_SETS = (np.arange(4096)[:, None] >> np.arange(12)) & 1
+_INTERVAL_CLASSES = np.stack([np.zeros(4096, np.int64)] + [
+    (_SETS * np.roll(_SETS, -ic, axis=1)).sum(1) // (2 if ic == 6 else 1) for ic in range(1, 7)], axis=1)
 
 
 @dataclass(frozen=True)
@@ -135,11 +156,12 @@ def key_correlations(profiles: np.ndarray) -> np.ndarray:
 
 
 def window_features(pitch, start, starts, ends, velocity=None, close_last: bool = True,
-                    features=FEATURES) -> np.ndarray:
+                    features=FEATURES, duration=None) -> np.ndarray:
     """(K, len(FEATURES)) features of the windows ``[starts[i], ends[i])`` (see the module
     docstring): a note belongs to the windows holding its onset; with ``close_last`` the last
     window is ``[start, inf)``. Columns not in ``features``, the pitch columns when ``pitch`` is
-    None (drums) and the velocity column when ``velocity`` is None are NaN."""
+    None (drums), the velocity column when ``velocity`` is None and the duration column when
+    ``duration`` (of each note, s) is None are NaN."""
     start = np.asarray(start, np.float64)
     order = np.argsort(start, kind="stable")
     start = start[order]
@@ -150,7 +172,8 @@ def window_features(pitch, start, starts, ends, velocity=None, close_last: bool 
     out = np.full((k, len(FEATURES)), np.nan)
     column = {f: FEATURES.index(f) for f in features}
 
-    on_time = start[np.concatenate(([True], np.diff(start) > CLUSTER_S))] if len(start) else start   # onsets
+    new_onset = np.concatenate(([True], np.diff(start) > CLUSTER_S)) if len(start) else np.zeros(0, bool)
+    on_time = start[new_onset]                                                  # onsets
     owin, oidx, on_count = window_pairs(on_time, starts, ends, close_last)
     gaps = np.diff(on_time[oidx])
     ioi = (owin[1:] == owin[:-1]) & (gaps <= MAX_IOI_S)       # IOIs between onsets of one window, no pauses
@@ -160,39 +183,78 @@ def window_features(pitch, start, starts, ends, velocity=None, close_last: bool 
 
     if pitch is not None:
         p = np.asarray(pitch, np.int64)[order][idx]
-        if "mode" in column or "clarity" in column:
-            r = key_correlations(np.bincount(win * 12 + p % 12, minlength=k * 12).reshape(k, 12))
+        if column.keys() & {"mode", "clarity", "entropy", "mode_x_rate"}:
+            pcs = np.bincount(win * 12 + p % 12, minlength=k * 12).reshape(k, 12)
+            r = key_correlations(pcs)
             out[:, FEATURES.index("mode")] = r[:, :12].max(1) - r[:, 12:].max(1)
             out[:, FEATURES.index("clarity")] = r.max(1)
-        if "triads" in column:
-            out[:, column["triads"]] = _triads(win, p, ((start[idx] - starts[win]) / FRAME_S).astype(np.int64), k)
+            share = pcs / np.maximum(pcs.sum(1, keepdims=True), 1)
+            out[:, FEATURES.index("entropy")] = -(share * np.log2(np.where(share > 0, share, 1.0))).sum(1)
+            out[:, FEATURES.index("mode_x_rate")] = out[:, FEATURES.index("mode")] * out[:, FEATURES.index("note_rate")]
+        if column.keys() & {"triads", "thirds"}:
+            frame_window, struck, bass = _frames(win, p, ((start[idx] - starts[win]) / FRAME_S).astype(np.int64))
+            out[:, FEATURES.index("triads")] = _share(frame_window, _frame_triad(struck, bass), k, 12)
+            above_bass = (struck >> bass | struck << (12 - bass)) & 0xFFF          # the set transposed to the bass
+            third = np.where((above_bass & 0b11000) == 0b10000, 0, np.where((above_bass & 0b11000) == 0b01000, 1, -1))
+            out[:, FEATURES.index("thirds")] = _share(frame_window, third, k, 1)
         if "spread" in column:
             out[:, column["spread"]] = window_std(win, p.astype(np.float64), k)
+        if "register" in column:
+            out[:, column["register"]] = window_mean(win, p.astype(np.float64), k, 60.0)
+        if column.keys() & {"dissonance", "top_step", "top_descent"}:
+            _simultaneities(out, win, p, np.cumsum(new_onset)[idx], k)
     if velocity is not None and "velocity" in column:
         out[:, column["velocity"]] = window_mean(win, np.asarray(velocity, np.float64)[order][idx], k, np.nan)
+    if duration is not None and "duration" in column:
+        held = np.maximum(np.asarray(duration, np.float64)[order][idx], 1e-3)
+        out[:, column["duration"]] = np.log2(window_quantile(win, held, k, 0.5, FRAME_S))
     return out
 
 
-def _frame_triads(win: np.ndarray, pitch: np.ndarray, frame_in_window: np.ndarray):
-    """(window of each frame, its triad 0..23 or -1) over the frames that hold notes; ``frame_in_window``
-    is each note's frame number in its window, notes in (window, frame) order."""
+def _frames(win: np.ndarray, pitch: np.ndarray, frame_in_window: np.ndarray):
+    """(window, pitch-class set as 12 bits, bass pitch class) of every frame that holds notes;
+    ``frame_in_window`` is each note's frame number in its window, notes in (window, frame) order."""
     if not len(pitch):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     key = win * (int(frame_in_window.max()) + 1) + frame_in_window
     first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    struck = np.bitwise_or.reduceat(1 << pitch % 12, first)                   # pitch-class set per frame
-    bass = np.minimum.reduceat(pitch, first) % 12
+    return win[first], np.bitwise_or.reduceat(1 << pitch % 12, first), np.minimum.reduceat(pitch, first) % 12
+
+
+def _frame_triad(struck: np.ndarray, bass: np.ndarray) -> np.ndarray:
+    """The triad (0..11 major on C..B, 12..23 minor, -1 none) each frame holds, the bass-rooted one first."""
     complete = (struck[:, None] & _TRIADS) == _TRIADS                         # (frames, 24)
-    choice = complete * (1 + (_TRIAD_ROOTS == bass[:, None]))                 # the bass-rooted triad first
-    return win[first], np.where(choice.max(1) > 0, choice.argmax(1), -1)
+    choice = complete * (1 + (_TRIAD_ROOTS == bass[:, None]))
+    return np.where(choice.max(1) > 0, choice.argmax(1), -1)
 
 
-def _triads(win: np.ndarray, pitch: np.ndarray, frame_in_window: np.ndarray, k: int) -> np.ndarray:
-    """The ``triads`` feature per window."""
-    frame_window, triad = _frame_triads(win, pitch, frame_in_window)
-    major = np.bincount(frame_window, (triad >= 0) & (triad < 12), k)
-    minor = np.bincount(frame_window, triad >= 12, k)
+def _share(frame_window: np.ndarray, kind: np.ndarray, k: int, split: int) -> np.ndarray:
+    """``(M - m) / (M + m + 1)`` per window: ``M`` frames with ``0 <= kind < split``, ``m`` with
+    ``kind >= split`` (``kind`` -1: neither)."""
+    major = np.bincount(frame_window, (kind >= 0) & (kind < split), k)
+    minor = np.bincount(frame_window, kind >= split, k)
     return (major - minor) / (major + minor + 1.0)
+
+
+def _simultaneities(out: np.ndarray, win: np.ndarray, pitch: np.ndarray, onset: np.ndarray, k: int) -> None:
+    """The ``dissonance``, ``top_step`` and ``top_descent`` columns from the notes struck together
+    (``onset``: each note's onset number, notes in (window, onset) order)."""
+    if not len(pitch):
+        out[:, FEATURES.index("dissonance")], out[:, FEATURES.index("top_step")] = 0.0, 0.0
+        out[:, FEATURES.index("top_descent")] = 0.5
+        return
+    first = np.flatnonzero(np.concatenate(([True], (win[1:] != win[:-1]) | (onset[1:] != onset[:-1]))))
+    group_window = win[first]
+    intervals = _INTERVAL_CLASSES[np.bitwise_or.reduceat(1 << pitch % 12, first)]     # (onsets, 7)
+    pairs = np.bincount(group_window, intervals.sum(1), k)
+    harsh = np.bincount(group_window, intervals[:, 1] + intervals[:, 6], k)
+    out[:, FEATURES.index("dissonance")] = harsh / np.maximum(pairs, 1)
+    top = np.maximum.reduceat(pitch, first)
+    move = np.diff(top)[group_window[1:] == group_window[:-1]]
+    move_window = group_window[1:][group_window[1:] == group_window[:-1]]
+    out[:, FEATURES.index("top_step")] = window_mean(move_window, np.abs(move).astype(np.float64), k, 0.0)
+    changed = move != 0
+    out[:, FEATURES.index("top_descent")] = window_mean(move_window[changed], (move[changed] < 0) * 1.0, k, 0.5)
 
 
 def triads(pitch, start) -> np.ndarray:
@@ -200,7 +262,8 @@ def triads(pitch, start) -> np.ndarray:
     :data:`FRAME_S` frame from time 0 that holds notes, in time order."""
     order = np.argsort(np.asarray(start, np.float64), kind="stable")
     pitch, start = np.asarray(pitch, np.int64)[order], np.asarray(start, np.float64)[order]
-    return _frame_triads(np.zeros(len(pitch), np.int64), pitch, (start / FRAME_S).astype(np.int64))[1]
+    _, struck, bass = _frames(np.zeros(len(pitch), np.int64), pitch, (start / FRAME_S).astype(np.int64))
+    return _frame_triad(struck, bass)
 
 
 # -- the estimate ---------------------------------------------------------------------

@@ -82,13 +82,17 @@ def test_per_window_features_are_those_of_each_window_alone():
     start = np.sort(rng.choice(np.arange(0, 60, 0.1), 400))      # chords: equal onsets, 100 ms apart otherwise
     pitch = rng.integers(36, 96, start.size)
     velocity = rng.integers(20, 120, start.size)
+    duration = rng.uniform(0.05, 3.0, start.size)
     starts, ends = maestro.windows(float(start.max()) + 0.5, "segments")
-    together = me.window_features(pitch, start, starts, ends, velocity)
+    together = me.window_features(pitch, start, starts, ends, velocity, duration=duration)
+    assert np.isfinite(together).all()
     for i, (a, b) in enumerate(zip(starts, ends)):
         inside = (start >= a) & ((start < b) if i < len(starts) - 1 else True)
-        alone = me.window_features(pitch[inside], start[inside] - a, [0.0], [b - a], velocity[inside])
+        alone = me.window_features(pitch[inside], start[inside] - a, [0.0], [b - a], velocity[inside],
+                                   duration=duration[inside])
         assert np.allclose(together[i], alone[0], rtol=1e-9, atol=1e-12), i
-    assert np.isnan(me.window_features(pitch, start, starts, ends)[:, me.FEATURES.index("velocity")]).all()
+    without = me.window_features(pitch, start, starts, ends)
+    assert np.isnan(without[:, [me.FEATURES.index("velocity"), me.FEATURES.index("duration")]]).all()
 
 
 def test_triads_feature_on_known_chords():

@@ -54,17 +54,19 @@ neutral value (valence 0, arousal 0.5), as does a window without notes.
 ===============  ========================  =====================  ===================================
 variant          valence head              arousal head           used by
 ===============  ========================  =====================  ===================================
-``performance``  mode, clarity, triads     velocity, note_rate    :func:`estimate_file` (performed
+``performance``  mode, triads              velocity, note_rate    :func:`estimate_file` (performed
                                                                   MIDI, as EMOPIA's piano)
-``content``      mode, clarity, triads     note_rate, spread      MAESTRO windows (velocity, durations
+``content``      mode, triads              note_rate, spread      MAESTRO windows (velocity, durations
                                                                   and pedal are their target)
-``arrangement``  mode, clarity, triads     onset_rate, ioi        Lakh half-songs
+``arrangement``  mode, triads              onset_rate, ioi        Lakh half-songs
 ``rhythm``       none (neutral)            onset_rate, ioi        Groove takes (drums)
-``chords``       mode, clarity, triads     none (neutral)         Harmony (chord ids only)
+``chords``       mode, triads              none (neutral)         Harmony (chord ids only)
 ===============  ========================  =====================  ===================================
 
 Why each variant, with the EMOPIA figures, is in docs/EMOTION.md. In short: the
-valence head reads pitch classes only, so every pitched corpus shares it; no
+valence head reads pitch classes only, so every pitched corpus shares it (the
+fit script's declared rule chose mode and triads from each variant's pool of
+candidates: register, velocity, dissonance ... added no more than noise); no
 tempo term (an onset-based beat tempo tells nothing about EMOPIA's arousal, and a
 MIDI tempo could not be calibrated: EMOPIA's is always 120); Lakh's arousal
 leaves out velocity (a sequencer's, not a performer's: 127 on every note in
@@ -112,10 +114,17 @@ _KEY_PROFILES = _unit_rows(np.array([np.roll(MAJOR_PROFILE, k) for k in range(12
 _TRIADS = np.array([sum(1 << (root + i) % 12 for i in third) for third in ((0, 4, 7), (0, 3, 7))
                     for root in range(12)])
 _TRIAD_ROOTS = np.tile(np.arange(12), 2)
-# (4096, 7): for each 12-bit pitch-class set, its pairs of pitch classes by interval class 0..6 (0 unused)
-_SETS = (np.arange(4096)[:, None] >> np.arange(12)) & 1
-_INTERVAL_CLASSES = np.stack([np.zeros(4096, np.int64)] + [
-    (_SETS * np.roll(_SETS, -ic, axis=1)).sum(1) // (2 if ic == 6 else 1) for ic in range(1, 7)], axis=1)
+
+
+def _interval_classes() -> np.ndarray:
+    """(4096, 7): for each 12-bit pitch-class set, its pairs of pitch classes by interval class 0..6
+    (column 0 unused): pairs ``i``, ``i + ic`` (mod 12), a tritone's pair seen from both ends."""
+    sets = (np.arange(4096)[:, None] >> np.arange(12)) & 1
+    return np.stack([np.zeros(4096, np.int64)] + [(sets * np.roll(sets, -ic, axis=1)).sum(1) // (2 if ic == 6 else 1)
+                                                   for ic in range(1, 7)], axis=1)
+
+
+_INTERVAL_CLASSES = _interval_classes()
 
 
 @dataclass(frozen=True)
@@ -188,15 +197,19 @@ def window_features(pitch, start, starts, ends, velocity=None, close_last: bool 
             r = key_correlations(pcs)
             out[:, FEATURES.index("mode")] = r[:, :12].max(1) - r[:, 12:].max(1)
             out[:, FEATURES.index("clarity")] = r.max(1)
-            share = pcs / np.maximum(pcs.sum(1, keepdims=True), 1)
-            out[:, FEATURES.index("entropy")] = -(share * np.log2(np.where(share > 0, share, 1.0))).sum(1)
-            out[:, FEATURES.index("mode_x_rate")] = out[:, FEATURES.index("mode")] * out[:, FEATURES.index("note_rate")]
+            if "entropy" in column:
+                share = pcs / np.maximum(pcs.sum(1, keepdims=True), 1)
+                out[:, column["entropy"]] = -(share * np.log2(np.where(share > 0, share, 1.0))).sum(1)
+            if "mode_x_rate" in column:
+                out[:, column["mode_x_rate"]] = out[:, FEATURES.index("mode")] * out[:, FEATURES.index("note_rate")]
         if column.keys() & {"triads", "thirds"}:
             frame_window, struck, bass = _frames(win, p, ((start[idx] - starts[win]) / FRAME_S).astype(np.int64))
             out[:, FEATURES.index("triads")] = _share(frame_window, _frame_triad(struck, bass), k, 12)
-            above_bass = (struck >> bass | struck << (12 - bass)) & 0xFFF          # the set transposed to the bass
-            third = np.where((above_bass & 0b11000) == 0b10000, 0, np.where((above_bass & 0b11000) == 0b01000, 1, -1))
-            out[:, FEATURES.index("thirds")] = _share(frame_window, third, k, 1)
+            if "thirds" in column:
+                above_bass = (struck >> bass | struck << (12 - bass)) & 0xFFF        # the set transposed to the bass
+                third = (above_bass & 0b11000) >> 3               # 0b10: major third above the bass, 0b01: minor
+                out[:, column["thirds"]] = _share(frame_window, np.select([third == 0b10, third == 0b01], [0, 1], -1),
+                                                  k, 1)
         if "spread" in column:
             out[:, column["spread"]] = window_std(win, p.astype(np.float64), k)
         if "register" in column:
@@ -271,11 +284,11 @@ def triads(pitch, start) -> np.ndarray:
 # BEGIN FITTED: written by `python scripts/fit_emotion.py --write`; do not edit by hand
 HEADS: dict[str, Head] = {
     "valence": Head(
-        features=('mode', 'clarity', 'triads'),
-        mean=(0.0825531, 0.839478, 0.297474,),
-        scale=(0.209681, 0.0963234, 0.374572,),
-        coef=(0.872307, 0.40173, 0.683284,),
-        intercept=0.0646074, c=1.0),
+        features=('mode', 'triads'),
+        mean=(0.0825531, 0.297474,),
+        scale=(0.209681, 0.374572,),
+        coef=(1.04461, 0.629686,),
+        intercept=0.0389515, c=1.0),
     "arousal/performance": Head(
         features=('velocity', 'note_rate'),
         mean=(65.0602, 2.8215,),

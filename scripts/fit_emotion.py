@@ -85,9 +85,9 @@ VALENCE_POOLS = {
     "chords": ("mode", "clarity", "triads", "entropy", "dissonance", "thirds"),
 }
 
-#: the shipped heads: (target, features)
+#: the shipped heads: (target, features); the valence head is what the rule chose in every pool
 HEADS = {
-    "valence": ("valence", ("mode", "clarity", "triads")),
+    "valence": ("valence", ("mode", "triads")),
     "arousal/performance": ("arousal", ("velocity", "note_rate")),
     "arousal/content": ("arousal", ("note_rate", "spread")),
     "arousal/rhythm": ("arousal", ("onset_rate", "ioi")),
@@ -96,6 +96,8 @@ HEADS = {
 ALTERNATIVES = [
     ("valence", ("mode",)),
     ("valence", ("mode", "clarity")),
+    ("valence", ("mode", "clarity", "triads")),               # round 1's valence head
+    ("valence", ("mode", "clarity", "triads", "register")),   # with v1's register term
     ("valence", ("mode", "clarity", "triads", "spread")),
     ("valence", ("mode", "clarity", "triads", "note_rate", "ioi")),
     ("valence", ("onset_rate", "ioi")),                       # rhythm alone: Groove's valence?

@@ -107,6 +107,43 @@ def test_triads_feature_on_known_chords():
     assert x[me.FEATURES.index("ioi")] == pytest.approx(1.0)          # log2 of the median IOI, 2 s
 
 
+def test_candidate_features_on_known_notes():
+    # onsets: C E G (C major over C), A C E (A minor over A), B F (a tritone), C# D (a minor second), then a
+    # melody of single notes in the top line 74 72 71 72
+    pitch = [60, 64, 67, 57, 60, 64, 59, 65, 61, 62, 74, 72, 71, 72]
+    start = [0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 4.0, 4.0, 6.0, 6.0, 8.0, 8.5, 9.0, 9.5]
+    x = dict(zip(me.FEATURES, me.window_features(pitch, start, [0.0], [10.0], duration=np.full(14, 0.25))[0]))
+    assert x["register"] == pytest.approx(np.mean(pitch))
+    pcs = np.bincount(np.array(pitch) % 12, minlength=12) / len(pitch)
+    assert x["entropy"] == pytest.approx(-(pcs[pcs > 0] * np.log2(pcs[pcs > 0])).sum())
+    assert x["dissonance"] == pytest.approx(2 / (3 + 3 + 1 + 1))          # tritone + minor second of 8 pairs
+    # frames (2 s): major third over C, minor over A, none over B (B F), none over C# (C# D), minor over
+    # B (D C B C: D is a minor third above B)
+    assert x["thirds"] == pytest.approx((1 - 2) / (1 + 2 + 1))
+    top = np.array([67, 64, 65, 62, 74, 72, 71, 72])
+    assert x["top_step"] == pytest.approx(np.abs(np.diff(top)).mean())
+    assert x["top_descent"] == pytest.approx(np.mean(np.diff(top) < 0))
+    assert x["duration"] == pytest.approx(-2.0)
+    assert x["mode_x_rate"] == pytest.approx(x["mode"] * x["note_rate"])
+    assert me.window_features([60], [0.0], [0.0], [1.0])[0, me.FEATURES.index("top_descent")] == 0.5
+    # every pitch class, equally often: the most entropy; a pitch transposed by octaves changes only the register
+    chromatic = me.window_features(np.arange(60, 72), np.arange(12.0), [0.0], [12.0])[0]
+    assert chromatic[me.FEATURES.index("entropy")] == pytest.approx(np.log2(12))
+    up = me.window_features(np.array(pitch) + 12, start, [0.0], [10.0])[0]
+    same = [f != "register" for f in me.FEATURES]
+    assert np.allclose(up[same], me.window_features(pitch, start, [0.0], [10.0])[0][same], equal_nan=True)
+
+
+def test_interval_classes_of_every_pitch_class_set():
+    for bits in range(4096):
+        pcs = [i for i in range(12) if bits >> i & 1]
+        found = np.zeros(7, np.int64)
+        for i, a in enumerate(pcs):
+            for b in pcs[i + 1:]:
+                found[min((b - a) % 12, (a - b) % 12)] += 1
+        assert np.array_equal(me._INTERVAL_CLASSES[bits], found), bits
+
+
 # -- estimate_file --------------------------------------------------------------------
 
 
@@ -162,16 +199,48 @@ def test_coefficients_in_the_code_are_what_the_fit_script_computes(emopia_clips)
         fit.fit(emopia_clips[-3:], alternatives=False)
 
 
-def test_accuracy_on_the_emopia_test_split(emopia_clips):
-    """The figures of docs/BENCHMARKS.md (benchmarks/bench_emotion.py): v2 against the EMOPIA
-    paper's logistic regression (.581 / .849 / .651) and the v1 rule (.570 / .849 / .709)."""
+def _test_split_accuracy(emopia_clips) -> tuple[float, float, float]:
     test = [c for c in emopia_clips if c.split == "test"]
     assert len(test) == 86 and not {c.song for c in test} & {c.song for c in emopia_clips if c.split != "test"}
     found = [me.estimate_file(EMOPIA / "midis" / f"{c.name}.mid") for c in test]
-    four, arousal, valence = emopia.accuracy(test, [e.valence > 0 for e in found], [e.arousal > 0.5 for e in found])
-    assert (round(four, 3), round(arousal, 3), round(valence, 3)) == (0.593, 0.872, 0.698)
-    assert four > 0.581 and arousal > 0.849 and valence > 0.651       # the paper's logistic regression
-    assert four > 0.570 and arousal > 0.849                           # v1 (its valence .709 is one clip more)
+    return emopia.accuracy(test, [e.valence > 0 for e in found], [e.arousal > 0.5 for e in found])
+
+
+def test_selection_rule_forward_path_and_one_standard_error():
+    """The declared rule: the forward path adds the most useful feature first, and the chosen set is the
+    smallest within one SE of the best, not the best."""
+    fit = _fit_script()
+    rng = np.random.default_rng(3)
+    n = 600
+    x = rng.normal(size=(n, len(me.FEATURES)))
+    strong, weak = me.FEATURES.index("register"), me.FEATURES.index("entropy")
+    y = 2.0 * x[:, strong] + 0.15 * x[:, weak] + rng.logistic(size=n) > 0
+    songs = np.repeat(np.arange(n // 3), 3)
+    pools = {"a": ("mode", "entropy", "register", "dissonance")}
+    (path, pick), = fit.select_valence(x, y, songs, pools).values()
+    assert [step[0] for step in path][:1] == [("register",)] and len(path) == 4
+    assert all(len(step[0]) == i + 1 and 0 < step[3] < 0.05 for i, step in enumerate(path))
+    best = int(np.argmax([step[2] for step in path]))
+    assert pick == fit.one_standard_error(path) == 0 and path[0][2] >= path[best][2] - path[best][3]
+    # a toy path: the best is the third set, the second is within its SE, the first is not
+    toy = [(("a",), 1.0, 0.70, 0.01), (("a", "b"), 1.0, 0.755, 0.01), (("a", "b", "c"), 1.0, 0.76, 0.01)]
+    assert fit.one_standard_error(toy) == 1
+
+
+def test_accuracy_on_the_emopia_test_split(emopia_clips):
+    """The figures of docs/BENCHMARKS.md (benchmarks/bench_emotion.py): v2 against the EMOPIA
+    paper's logistic regression (.581 / .849 / .651) and the v1 rule (.570 / .849 / .709)."""
+    four, arousal, valence = _test_split_accuracy(emopia_clips)
+    assert (round(four, 3), round(arousal, 3), round(valence, 3)) == (0.581, 0.872, 0.686)
+    assert four >= 0.581 and arousal > 0.849 and valence > 0.651      # the paper's logistic regression (4Q: equal)
+    assert four > 0.570 and arousal > 0.849                           # v1 (its valence .709 is two clips more)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12's target is not met: valence .686 < v1's .709, 4Q .581 = the "
+                                       "paper's logistic regression (docs/EMOTION.md)")
+def test_issue_target_above_v1_and_the_logistic_regression_on_all_three(emopia_clips):
+    four, arousal, valence = _test_split_accuracy(emopia_clips)
+    assert four > 0.581 and arousal > 0.849 and valence > 0.709
 
 
 def test_v2_beats_v1_out_of_fold_on_train_and_val(emopia_clips):
@@ -179,7 +248,7 @@ def test_v2_beats_v1_out_of_fold_on_train_and_val(emopia_clips):
     seen = [c for c in emopia_clips if c.split != "test"]
     heads = {name: me.HEADS[name] for name in ("valence", "arousal/performance")}
     four, arousal, valence = emopia.accuracy(seen, *fit.cross_validated(seen, heads))
-    assert four > 0.66 and arousal > 0.89 and valence > 0.75     # v1 on these clips: .577 / .830 / .706
+    assert four > 0.67 and arousal > 0.9 and valence > 0.75      # .678 / .904 / .754; v1 .577 / .830 / .706
 
 
 # -- synthetic corpora: the emotion they were written with is what v2 reads back -----------

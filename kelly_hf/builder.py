@@ -3,7 +3,8 @@
 * **Cache keys.** A build is cached by `datasets` under a directory named from
   the config id and a hash. :class:`KellyBuilder` adds to the config an
   ``input_signature`` (names, sizes and mtimes of every file under
-  ``data_dir``) and uses a hash of the package's code as the builder hash, so
+  ``data_dir``) and uses a hash of the package's code and of the emotion
+  estimate's version (``musical_emotion.VERSION``) as the builder hash, so
   added / removed / edited inputs, a changed config value or changed feature
   code rebuild instead of returning stale rows, while an unchanged re-run reuses
   the cache without parsing anything.
@@ -28,6 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import datasets
+
+from kelly_hf import musical_emotion
 
 logger = logging.getLogger("kelly_hf")
 
@@ -56,8 +59,9 @@ def input_signature(data_dir: str) -> str:
 
 @lru_cache(maxsize=None)
 def code_hash(builder_file: str) -> str:
-    """Hash of the builder file and every module of kelly_hf (features depend on both)."""
-    h = hashlib.sha1()
+    """Hash of the builder file and every module of kelly_hf (features depend on both), and
+    explicitly of the emotion estimate's version (``estimated`` rows depend on it)."""
+    h = hashlib.sha1(musical_emotion.VERSION.encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")) + [Path(builder_file)]:
         h.update(path.name.encode())

@@ -12,7 +12,7 @@ One row per progression, split in time like the engine meets it: the engine has
   *after* the heard ones: the target. No column of ``context`` is computed from
   these chords, so inputs never leak the target.
 * emotion: the item's label when it has one, else :func:`estimate_emotion` of
-  the heard chords.
+  the heard chords (kelly-emotion-v2, ``chords`` variant).
 
 Readers turn every input shape into :class:`Progression` items: JSON
 (``{"progressions": [...]}``, ``{"chord_progressions": [...]}``, a bare list;
@@ -34,7 +34,7 @@ from typing import Iterator
 
 import numpy as np
 
-from kelly_hf import audio, chords, emotion
+from kelly_hf import audio, chords, emotion, musical_emotion
 
 MAX_RENDERED = 8
 CHORD_SECONDS = 0.5
@@ -271,16 +271,22 @@ def parse_progression(p: Progression) -> tuple[list[int], list[str]]:
     return ids, unknown
 
 
+def voicing(index: int) -> list[int]:
+    """MIDI pitches of a chord class: its tones in C4..B4 and the root an octave below ([] for N, X)."""
+    tones = chords.chord_tones(index)
+    return [60 + pc for pc in tones] + [48 + tones[0]] if tones else []
+
+
 @lru_cache(maxsize=None)
 def _chord_wave(index: int) -> np.ndarray:
     n = int(CHORD_SECONDS * audio.SR)
-    tones = chords.chord_tones(index)
-    if not tones:
+    pitches = voicing(index)
+    if not pitches:
         return np.zeros(n, dtype=np.float32)
     t = np.arange(n, dtype=np.float64) / audio.SR
     envelope = np.exp(-2.0 * t) * np.minimum(1.0, t / 0.01)
     segment = np.zeros(n)
-    for midi in [60 + pc for pc in tones] + [48 + tones[0]]:  # C4..B4, and the root an octave below
+    for midi in pitches:
         f0 = 440.0 * 2.0 ** ((midi - 69) / 12.0)
         for h, weight in ((1, 1.0), (2, 0.5), (3, 0.25)):
             segment += weight * np.sin(2 * math.pi * h * f0 * t)
@@ -301,26 +307,16 @@ def heard_mel(heard: tuple[int, ...]) -> np.ndarray:
 
 
 def estimate_emotion(ids: list[int]) -> tuple[float, float]:
-    """Documented emotion estimate from chords (used when an item has no label).
-
-    Over the chord events (OTHER ignored):
-    * valence = 0.6 * (major-like share - minor-like share) - 0.4 * dim share
-      - 0.2 * aug share, clipped to [-1, 1]; major-like = maj and 7, minor-like = min and min7;
-    * arousal = 0.3 + 0.3 * dominant-7 share + 0.3 * (dim + aug + sus) share
-      + 0.2 * change rate (share of consecutive chords that differ), clipped to [0, 1].
-    Nothing heard gives the neutral (0, 0.5).
-    """
-    ids = [i for i in ids if i != chords.OTHER]
-    if not ids:
-        return 0.0, 0.5
-    n = len(ids)
-    quality = [chords.QUALITIES[i % 5] if i < 60 else ("aug" if i == chords.AUG else "sus") for i in ids]
-    share = {q: quality.count(q) / n for q in ("maj", "min", "7", "min7", "dim", "aug", "sus")}
-    major, minor = share["maj"] + share["7"], share["min"] + share["min7"]
-    valence = 0.6 * (major - minor) - 0.4 * share["dim"] - 0.2 * share["aug"]
-    changes = sum(a != b for a, b in zip(ids, ids[1:])) / max(1, n - 1)
-    arousal = 0.3 + 0.3 * share["7"] + 0.3 * (share["dim"] + share["aug"] + share["sus"]) + 0.2 * changes
-    return float(np.clip(valence, -1, 1)), float(np.clip(arousal, 0, 1))
+    """The emotion estimate of heard chords (used when an item has no label): kelly-emotion-v2's
+    ``chords`` variant (``kelly_hf.musical_emotion``) over each chord's :func:`voicing` struck in a
+    frame of its own. Valence from the chords' key, mode and triads; arousal the neutral 0.5 (pitch
+    classes alone tell nothing measurable about arousal: docs/EMOTION.md). Nothing heard (or only
+    OTHER) gives the neutral (0, 0.5)."""
+    pitches = [voicing(i) for i in ids]
+    pitch = [p for chord in pitches for p in chord]
+    start = [i * musical_emotion.FRAME_S for i, chord in enumerate(pitches) for _ in chord]
+    est = musical_emotion.estimate(pitch, start, len(ids) * musical_emotion.FRAME_S, variant="chords")
+    return est.valence, est.arousal
 
 
 def distribution(ids: list[int]) -> np.ndarray:

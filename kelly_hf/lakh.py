@@ -45,13 +45,15 @@ Pitched notes only (channel 10 = drums excluded), split at the median onset
 * ``notes``: counts of target notes per MIDI pitch / their number (each note
   counts once, whatever its length: what a melody model samples is which note
   comes next, not how long a pad holds).
-* estimated emotion: :func:`kelly_hf.musical_emotion.estimate` over the context
-  notes, with the window ``[0, t)`` as duration (key/mode, register, density,
-  velocity) and the file's first tempo.
+* estimated emotion: kelly-emotion-v2 (:func:`kelly_hf.musical_emotion.estimate`,
+  ``arrangement`` variant) over the context notes, the window ``[0, t)``: valence
+  from their key, mode and triads, arousal from their onset rate and IOIs (no
+  velocity: a sequencer's, not a player's; no note rate: it grows with the
+  number of instruments; no MIDI tempo: uncalibrated).
 
 The target ``notes`` is an output of the melody model and its input ``emotion``
 would otherwise be computed from the same pitches (the key profile is the pitch
-histogram folded to 12 classes, the register its mean): the model would learn
+histogram folded to 12 classes, the triads its pitch-class sets): the model would learn
 to invert our estimator. Computing them from disjoint halves makes the input a
 fact about the first half and the target the second half's pitches; what links
 them is the piece staying in its key, which is the musical fact the model
@@ -581,8 +583,7 @@ def summarize(p: Pitched, label: tuple[float, float] | None = None) -> dict | No
     context = p.start < split_at
     counts = np.bincount(p.pitch[~context], minlength=128)
     if label is None:
-        est = musical_emotion.estimate(p.pitch[context], p.velocity[context], p.start[context], p.end[context],
-                                       p.tempo_bpm, split_at)
+        est = musical_emotion.estimate(p.pitch[context], p.start[context], split_at, variant="arrangement")
         valence, arousal, source = est.valence, est.arousal, "estimated"
     else:
         (valence, arousal), source = label, "label"

@@ -73,17 +73,9 @@ Before a pedal's first event it is up (0).
 ``context`` (32) = ``emotion.encode(valence, arousal)[0:32]``, exactly the
 engine's dynamics input, from an emotion **estimated** from what was played,
 never how (no velocity, pedal or duration: those are the target, and an input
-computed from them would leak it). The rule is ``kelly_hf.musical_emotion``'s
-with its velocity term dropped and count-weighted pitch classes:
-
-* mode: the pitch-class profile (note counts) against the Krumhansl-Kessler
-  profiles (``musical_emotion.key_of``): ``mode_score`` = best major r - best minor r;
-* pulse: ``60 / median IOI`` folded by octaves into [60, 120) bpm (MAESTRO's
-  MIDI tempo is always 120: the clock, not the music); 100 bpm with no IOI;
-* density: onsets per second of the window; register: mean pitch;
-* ``valence = clip(0.6 tanh(4 mode_score) + 0.25 clip((pulse - 100) / 60, -1, 1)
-  + 0.15 clip((mean pitch - 60) / 24, -1, 1), -1, 1)``;
-* ``arousal = clip(0.5 clip((pulse - 50) / 130, 0, 1) + 0.5 clip(density / 12, 0, 1), 0, 1)``.
+computed from them would leak it): kelly-emotion-v2's ``content`` variant
+(``kelly_hf.musical_emotion``) per window: valence from the key, mode and triads
+of the pitches, arousal from the notes per second and the pitch spread.
 
 ``emotion_source`` is ``"estimated"`` on every row.
 """
@@ -436,14 +428,7 @@ def analyse(notes: np.ndarray, controls: np.ndarray, starts: np.ndarray, ends: n
     ], axis=1)
 
     # context: what was played, never how (no velocity, pedal or duration)
-    profile = np.bincount(win * 12 + pitch[idx] % 12, minlength=k * 12).reshape(k, 12).astype(np.float64)
-    median_ioi = window_quantile(owin[use], ioi[oidx][use], k, 0.5, np.nan)
-    pulse = np.where(np.isfinite(median_ioi), 60.0 / np.where(np.isfinite(median_ioi), median_ioi, 1.0), 100.0)
-    pulse = pulse / 2.0 ** np.floor(np.log2(pulse / 60.0))
-    register = window_mean(win, pitch[idx].astype(np.float64), k, 60.0)
-    valence = np.clip(0.6 * np.tanh(4.0 * musical_emotion.mode_scores(profile)) + 0.25 * np.clip((pulse - 100.0) / 60.0, -1, 1)
-                      + 0.15 * np.clip((register - 60.0) / 24.0, -1, 1), -1, 1)
-    arousal = np.clip(0.5 * np.clip((pulse - 50.0) / 130.0, 0, 1) + 0.5 * np.clip(ocount / span / 12.0, 0, 1), 0, 1)
+    valence, arousal = musical_emotion.estimate_windows(pitch, start, starts, ends, "content")
     return {"expression": expression, "valence": valence, "arousal": arousal, "num_notes": count}
 
 

@@ -21,6 +21,8 @@ def window_pairs(times: np.ndarray, starts: np.ndarray, ends: np.ndarray, close_
     lo = np.searchsorted(times, starts, "left")
     hi = np.maximum(np.searchsorted(times, stops, "left"), lo)
     counts = hi - lo
+    if len(starts) == 1:    # one window (a whole piece): the same pairs without the bookkeeping
+        return np.zeros(int(counts[0]), np.int64), np.arange(lo[0], hi[0]), counts
     win = np.repeat(np.arange(len(starts)), counts)
     first = np.cumsum(counts) - counts
     idx = np.arange(int(counts.sum())) - np.repeat(first, counts) + np.repeat(lo, counts)
@@ -31,6 +33,9 @@ def window_quantile(win: np.ndarray, values: np.ndarray, k: int, q: float, defau
     """Nearest-rank ``q`` quantile of ``values`` per window (NaN values ignored; ``default`` if none)."""
     ok = np.isfinite(values)
     win, values = win[ok], values[ok]
+    if k == 1:              # one window: a partition finds the same element without sorting
+        rank = max(int(np.ceil(q * len(values))), 1) - 1
+        return np.array([np.partition(values, rank)[rank] if len(values) else default], dtype=np.float64)
     order = np.lexsort((values, win))
     ordered = values[order]
     n = np.bincount(win, minlength=k)

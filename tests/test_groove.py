@@ -19,8 +19,9 @@ import mido
 import numpy as np
 import pytest
 
-from kelly_hf import emotion, groove, loading, splits, synthetic
+from kelly_hf import emotion, groove, loading, musical_emotion, splits, synthetic
 from kelly_hf.cli import main as cli
+from kelly_hf.midi import read_notes
 
 FUNK = "drummer1/eval_session/1_funk-groove1_138_beat_4-4.mid"
 CHACARERA = "drummer1/session2/1_latin-chacarera_157_beat_3-4.mid"
@@ -370,14 +371,27 @@ def test_emotion_estimate_ignores_velocity_and_timing(fixtures):
     out = io.BytesIO()
     midi.save(file=out)
     take = groove.Take("t", FUNK, "test", None, FUNK, style="funk/groove1", bpm=138, time_signature="4-4")
+    parsed = read_notes(data)
+    step, bar = 60 / parsed.tempo_bpm / 4, groove.bar_seconds(parsed.tempo_bpm, 4, 4)
+    start = np.sort(parsed.notes["start"])
+    on_grid = np.round(start / step) * step
     for config in ("full", "2bar"):
         one = [r for _, r in groove.take_rows(take, data, config)]
         two = [r for _, r in groove.take_rows(take, out.getvalue(), config)]
         assert [r["emotion"].tolist() for r in one] == [r["emotion"].tolist() for r in two]
         assert all(np.abs(a["groove"][8:16] - b["groove"][8:16]).max() > 0.05 for a, b in zip(one, two))
-        for r in one:   # the estimate is the documented rule of tempo, density and style
-            v, a = groove.estimate(137.9998758, r["num_onsets"] / (r["segment_end"] - r["segment_start"]), "funk")
-            assert (r["valence"], r["arousal"]) == pytest.approx((float(v), float(a)), abs=1e-5)
+        for r in one:   # the documented rule: the style's prior, kelly-emotion-v2's rhythm variant on the grid
+            window = ([0.0], [parsed.notes["end"].max()]) if config == "full" else \
+                ([r["start_bar"] * bar], [(r["start_bar"] + 2) * bar])
+            _, a = musical_emotion.estimate_windows(None, on_grid, *window, "rhythm", close_last=config == "full")
+            assert (r["valence"], r["arousal"]) == pytest.approx((groove.STYLE_VALENCE["funk"], a[0]), abs=1e-6)
+    # timing: every hit moved elsewhere in its 16th (the target's offsets) leaves the estimate unchanged
+    moved = np.sort(np.round(start / step) * step + rng.uniform(-0.45, 0.45, len(start)) * step)
+    starts, ends = np.arange(0, 8) * bar, np.arange(2, 10) * bar
+    before = groove.estimate(start, step, starts, ends, "funk", close_last=False)
+    after = groove.estimate(moved, step, starts, ends, "funk", close_last=False)
+    assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
+    assert len(np.unique(before[1])) > 1      # the windows differ: the arousal is not a constant
 
 
 def test_file_name_pattern():

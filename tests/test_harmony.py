@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import kelly_hf
-from kelly_hf import chords, emotion, harmony, loading
+from kelly_hf import chords, emotion, harmony, loading, musical_emotion
 from kelly_hf.cli import main as cli
 
 PROGRESSIONS = [
@@ -190,11 +190,15 @@ def test_check_cli_exit_codes(tmp_path, capsys):
 def test_estimated_emotion_rule():
     major = [chords.parse(s) for s in ["C", "F", "G", "C"]]
     minor = [chords.parse(s) for s in ["Am", "Dm", "Bdim", "Am"]]
-    assert harmony.estimate_emotion(major)[0] > 0.4 > harmony.estimate_emotion(minor)[0]
-    assert harmony.estimate_emotion([]) == (0.0, 0.5)
-    static = [chords.parse("C")] * 4
-    busy = [chords.parse(s) for s in ["C7", "F7", "G7", "Bdim"]]
-    assert harmony.estimate_emotion(busy)[1] > harmony.estimate_emotion(static)[1]
+    c_minor = [chords.parse(s) for s in ["Cm", "Fm", "Gm", "Cm"]]
+    assert harmony.estimate_emotion(major)[0] > 0.4 and harmony.estimate_emotion(minor)[0] < -0.4
+    assert harmony.estimate_emotion(c_minor)[0] < -0.4     # the same roots as `major`, minor triads
+    assert harmony.estimate_emotion([]) == (0.0, 0.5) == harmony.estimate_emotion([chords.OTHER] * 3)
+    # kelly-emotion-v2's chords variant over the voicings, one 2 s frame each; arousal is neutral
+    pitch = [p for i in minor for p in harmony.voicing(i)]
+    start = [k * musical_emotion.FRAME_S for k, i in enumerate(minor) for _ in harmony.voicing(i)]
+    est = musical_emotion.estimate(pitch, start, 4 * musical_emotion.FRAME_S, variant="chords")
+    assert harmony.estimate_emotion(minor) == (est.valence, 0.5) and est.arousal == 0.5
 
 
 def test_render_is_deterministic_and_mel_reflects_chords():

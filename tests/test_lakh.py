@@ -78,7 +78,7 @@ def test_rows_of_real_files_match_an_independent_computation(tmp_path, fixtures)
         assert row["duration_s"] == pytest.approx(m.duration_s, rel=1e-6)
         assert row["tempo_bpm"] == pytest.approx(m.tempo_bpm, rel=1e-6)
         p = m.pitched[context]
-        est = musical_emotion.estimate(p["pitch"], p["velocity"], p["start"], p["end"], m.tempo_bpm, t)
+        est = musical_emotion.estimate(p["pitch"], p["start"], t, variant="arrangement")
         assert row["emotion_source"] == "estimated"
         assert (row["valence"], row["arousal"]) == pytest.approx((est.valence, est.arousal), abs=1e-6)
         assert np.allclose(row["emotion"], emotion.encode(est.valence, est.arousal), atol=1e-6)

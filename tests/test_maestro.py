@@ -246,18 +246,20 @@ def test_expression_slots_on_a_known_performance():
     assert e[15] == pytest.approx(3 / 15)
 
 
-def test_mode_scores_match_musical_emotion_key_of():
-    rng = np.random.default_rng(1)
-    profiles = rng.integers(0, 20, size=(30, 12)).astype(float)
-    profiles[0] = 0
-    expected = [musical_emotion.key_of(p)[2] for p in profiles]
-    assert np.allclose(musical_emotion.mode_scores(profiles), expected)
+def test_context_is_kelly_emotion_v2_content_variant(fixtures):
+    midi = read_notes(fixtures / V3 / NOCTURNE)
+    notes = midi.pitched
+    starts, ends = maestro.windows(float(notes["end"].max()), "segments")
+    found = maestro.analyse(notes, midi.controls, starts, ends)
+    v, a = musical_emotion.estimate_windows(notes["pitch"], notes["start"], starts, ends, "content")
+    assert np.array_equal(found["valence"], v) and np.array_equal(found["arousal"], a) and len(v) > 10
     c_major = _notes(np.arange(0, 14, 0.5), 64, 0.4, pitch=np.tile([60, 64, 67, 72], 7))
     a_minor = _notes(np.arange(0, 14, 0.5), 64, 0.4, pitch=np.tile([57, 60, 64, 69, 71, 57, 60], 4))
+    busy = _notes(np.arange(0, 14, 0.125), 64, 0.1, pitch=np.tile([48, 60, 64, 67, 72, 76, 79, 84], 14))
     none = np.zeros(0, CONTROL_DTYPE)
-    happy = maestro.analyse(c_major, none, np.array([0.0]), np.array([15.0]))
-    sad = maestro.analyse(a_minor, none, np.array([0.0]), np.array([15.0]))
-    assert happy["valence"][0] > 0.3 and sad["valence"][0] < 0
+    happy, sad, excited = (maestro.analyse(n, none, np.array([0.0]), np.array([15.0])) for n in (c_major, a_minor, busy))
+    assert happy["valence"][0] > 0.3 and sad["valence"][0] < -0.3
+    assert excited["arousal"][0] > happy["arousal"][0] + 0.3   # 8 notes a second over 3 octaves vs 2 in one
 
 
 def test_windows_rule():

@@ -18,7 +18,8 @@ notes carry what the builder's ``context`` estimates and the playing what its
 context -> expression:
 
 * what is played (-> context): valence -> mode (major for v >= 0, else minor) and
-  register (melody around MIDI 67 + 8v, chords around 50 + 6v); arousal -> tempo
+  register (melody around MIDI 67 + 8v, chords in the tonic's octave nearest
+  50 + 6v, so melody and chords share the key); arousal -> tempo
   (60 + 90a bpm) and density (melody in quarters, 8ths or 16ths as a rises);
 * how it is played (-> expression): arousal -> loudness (velocity 30 + 70a, a
   4-beat crescendo of 10a), articulation (duration
@@ -85,7 +86,7 @@ def perform(rng: np.random.Generator, emotion_at, length_s: float):
         ratio = 1.1 - 0.7 * a
         # chord on the beat: a triad on the bar's degree, spread by a few ms
         root = PROGRESSION[bar % len(PROGRESSION)]
-        base = 50 + int(round(6 * v)) + tonic % 6
+        base = tonic + 12 * int(round((50 + 6 * v - tonic) / 12))   # the tonic's octave nearest 50 + 6v
         onset = t + rng.normal(0, jitter)
         for j, step in enumerate((0, 2, 4)):
             degree = root + step
@@ -138,17 +139,23 @@ def write_midi(path: str, notes, controls) -> float:
     return max(end for _, end, _, _ in notes)
 
 
-def write(out_dir, n: int = 24, seed: int = 0, length_s: tuple[float, float] = (30.0, 60.0)) -> str:
+def pieces(n: int, seed: int = 0, length_s: tuple[float, float] = (30.0, 60.0)):
+    """``(emotion_at, notes, controls)`` of the ``n`` pieces :func:`write` writes, in order."""
     rng = np.random.default_rng(seed)
+    for _ in range(n):
+        emotion_at = trajectory(rng)
+        length = float(rng.uniform(*length_s))
+        yield (emotion_at, *perform(rng, emotion_at, length))
+
+
+def write(out_dir, n: int = 24, seed: int = 0, length_s: tuple[float, float] = (30.0, 60.0)) -> str:
     root = os.path.join(os.fspath(out_dir), "maestro")
     release = os.path.join(root, "maestro-v3.0.0")
     rows = []
-    for i in range(n):
+    for i, (emotion_at, notes, controls) in enumerate(pieces(n, seed, length_s)):
         year = YEARS[i % len(YEARS)]
         os.makedirs(os.path.join(release, str(year)), exist_ok=True)
         name = f"{year}/MIDI-Synthetic_{i + 1:03d}_R1_{year}_wav--1.midi"
-        emotion_at = trajectory(rng)
-        notes, controls = perform(rng, emotion_at, float(rng.uniform(*length_s)))
         duration = write_midi(os.path.join(release, name), notes, controls)
         v, a = emotion_at(0.0)
         rows.append({"canonical_composer": f"Synthetic Composer {i % 5 + 1}",

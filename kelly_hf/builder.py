@@ -15,6 +15,8 @@
   written next to the Arrow files (``skipped/*.jsonl``, inside the temporary
   build directory, so an interrupted build leaves none behind); in streaming
   they are logged. :func:`kelly_hf.loading.skip_records` reads them back.
+* **Kill points** (a test hook, inert unless ``KELLY_KILL_AT`` is set): see
+  :func:`kill_point`.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import json
 import logging
 import os
 import shutil
+import signal
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 
 import datasets
@@ -35,6 +38,35 @@ from kelly_hf import musical_emotion
 logger = logging.getLogger("kelly_hf")
 
 SKIP_DIR = "skipped"
+
+#: Test hook for the interrupted-build tests (tests/test_reliability_interrupt.py),
+#: read once at import. Unset - always, outside those tests - nothing is wrapped and
+#: each check is one comparison per build or split.
+KILL_AT = os.environ.get("KELLY_KILL_AT")
+
+
+def kill_point(point: str) -> None:
+    """SIGKILL this process's group (the build and its ``num_proc`` workers) if
+    ``KELLY_KILL_AT`` names ``point``, so a test kills a build at an exact step
+    whatever the machine's load. The test starts the build in its own process group.
+
+    Points: ``incomplete-dir-ready`` (the empty ``.incomplete`` directory is in place,
+    nothing written yet); ``row-<n>`` (a split's generator - one worker's share under
+    ``num_proc`` - has handed its n-th row to the Arrow writer: at the writer's batch
+    size, 1,000 by default, that batch is on disk); ``split-done-<split>`` (the split's
+    Arrow files are complete and named, the next split not begun).
+    """
+    if point == KILL_AT:
+        os.killpg(0, signal.SIGKILL)
+
+
+def _rows_with_kill_points(generate):
+    @wraps(generate)
+    def rows(self, *args, **kwargs):
+        for n, row in enumerate(generate(self, *args, **kwargs), 1):
+            yield row
+            kill_point(f"row-{n}")  # resumed: the writer has taken row n
+    return rows
 
 
 class DataDirError(FileNotFoundError):
@@ -97,6 +129,11 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
         self._skip_dir: str | None = None
         super().__init__(*args, data_dir=data_dir, **kwargs)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if KILL_AT and KILL_AT.startswith("row-") and "_generate_examples" in vars(cls):
+            cls._generate_examples = _rows_with_kill_points(vars(cls)["_generate_examples"])
+
     def _as_dataset(self, split=datasets.Split.TRAIN, in_memory=False):
         # A small corpus can leave a hash split empty; datasets has no Arrow file
         # for it and would refuse, so an empty split is an empty Dataset.
@@ -112,17 +149,23 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
     def _download_and_prepare(self, dl_manager, verification_mode, **kwargs):
         # Only a prepared build records skips to disk; self._output_dir is the
         # temporary ".incomplete" directory here, renamed only on success. datasets
-        # reuses a killed build's ".incomplete" as it is, so empty it first: its
-        # partial shards and skip records must not reach the finished cache.
+        # reuses a killed build's ".incomplete" as it is, so empty it first (in place: the
+        # directory never disappears): its partial shards and skip records must not reach
+        # the finished cache.
         if self._output_dir.endswith(".incomplete") and os.path.isdir(self._output_dir):
-            shutil.rmtree(self._output_dir)
-            os.makedirs(self._output_dir)
+            for entry in os.scandir(self._output_dir):
+                shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
         self._skip_dir = os.path.join(self._output_dir, SKIP_DIR)
         os.makedirs(self._skip_dir, exist_ok=True)
+        kill_point("incomplete-dir-ready")
         try:
             return super()._download_and_prepare(dl_manager, verification_mode, **kwargs)
         finally:
             self._skip_dir = None
+
+    def _prepare_split(self, split_generator, **kwargs):
+        super()._prepare_split(split_generator, **kwargs)
+        kill_point(f"split-done-{split_generator.name}")
 
     def _record(self, kind: str, split: str, source: str, reason: str) -> None:
         record = {"kind": kind, "split": split, "source": source, "reason": reason}

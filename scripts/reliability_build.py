@@ -2,13 +2,16 @@
 """Build one corpus and print a digest of the result as JSON (issue 8 helper).
 
     python scripts/reliability_build.py harmony --data-dir D --cache-dir C [--config NAME] [--num-proc 2]
+        [--kill-at POINT]
 
 The digest holds, per split, the dataset fingerprint, the row count and the
 SHA-256 of every column's bytes (the column's chunks combined into one Arrow
 array and written as an Arrow IPC stream), plus the skip records, the process's
 peak RSS and the wall time. Used by the interrupted-build, determinism and
 memory tests and scripts, which run it in subprocesses (to SIGKILL it, or to
-give it another time zone / locale).
+give it another time zone / locale). ``--kill-at`` makes the build SIGKILL its
+own process group at a named step (``kelly_hf.builder.kill_point``): start it
+in its own process group.
 """
 
 from __future__ import annotations
@@ -74,8 +77,11 @@ def main(argv=None) -> int:
     p.add_argument("--config")
     p.add_argument("--num-proc", type=int)
     p.add_argument("--hash", help="pin the builder hash (cache directory name) instead of the code hash")
+    p.add_argument("--kill-at", metavar="POINT", help="kill the process group there (kelly_hf.builder.kill_point)")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.kill_at:
+        os.environ["KELLY_KILL_AT"] = args.kill_at   # read when kelly_hf.builder is imported, below
     import datasets
 
     datasets.disable_progress_bars()

@@ -460,12 +460,12 @@ EOT = b"\x00\xff\x2f\x00"
 
 def test_declared_sizes_never_allocate():
     header = b"MThd" + struct.pack(">IHHH", 6, 1, 65535, 96)
-    start = time.perf_counter()
+    start = time.process_time()   # CPU: the work done, whatever the load
     m = read_notes(_chunked(header, NOTE + EOT, lengths=[0xFFFFFFFF]))
     assert (len(m.notes), m.num_tracks) == (1, 1)
     with pytest.raises(MidiError, match="no MTrk"):
         read_notes(header + b"MTrk")
-    assert time.perf_counter() - start < 1
+    assert time.process_time() - start < 1
 
 
 @pytest.mark.parametrize("meta", [b"\xff\x51\x00", b"\xff\x51\x02\x07\xa1", b"\xff\x58\x01\x03",
@@ -489,9 +489,9 @@ def test_huge_delta_times_cost_nothing_and_do_not_wrap():
     big = b"\xff\xff\xff\x7f"  # the largest delta, 2**28 - 1 ticks
     body = NOTE[:4] + (big + b"\xff\x01\x00") * 20 + b"\x00\x80\x3c\x00" + EOT
     data = _chunked(b"MThd" + struct.pack(">IHHH", 6, 1, 1, 96), body)
-    start = time.perf_counter()
+    start = time.process_time()   # CPU: the work done, whatever the load
     m = read_notes(data)
-    assert time.perf_counter() - start < 1
+    assert time.process_time() - start < 1
     assert m.parser == "walker"  # more ticks than symusic's 32 bits hold
     assert m.notes["end"][0] == pytest.approx(20 * (2**28 - 1) / 192)
     with pytest.raises(MidiError, match="overflow"):

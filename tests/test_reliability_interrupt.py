@@ -4,11 +4,13 @@ the skip records) to an uninterrupted build, and a half-written cache is never
 returned.
 
 A real build runs in a subprocess (``scripts/reliability_build.py``) over a
-synthetic harmony corpus large enough to take a few seconds; the test watches
-the cache directory and kills the whole process group at a chosen point: as
-soon as the temporary ``.incomplete`` directory appears, once Arrow bytes are
-written, once the first split is done. ``scripts/kill_sweep.py`` does the same
-at many evenly spaced times.
+synthetic harmony corpus and is SIGKILLed, process group and ``num_proc`` workers
+together, at a named step: the build kills itself there (``--kill-at``, the
+``kelly_hf.builder.kill_point`` test hook), so every kill lands at the same
+step whatever the machine's load - once its ``.incomplete`` directory is ready,
+once the first 1,000-row Arrow batch is written, once the train split is
+complete - and each test first checks that the kill left what that step means.
+``scripts/kill_sweep.py`` kills at many evenly spaced times instead.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -60,51 +61,60 @@ def _build(data_dir, cache_dir, num_proc=None) -> dict:
     return build("harmony", str(data_dir), str(cache_dir), num_proc=num_proc, hash=HASH)
 
 
-def _start(data_dir, cache_dir, tmp: Path, num_proc=None) -> subprocess.Popen:
+def _killed_at(point: str, data_dir, cache_dir, tmp: Path, num_proc=None) -> int:
+    """Run a build in a subprocess (its own process group) that SIGKILLs the group at
+    ``point``; return the build's pid once it is dead."""
     cmd = [sys.executable, str(BUILD), "harmony", "--data-dir", str(data_dir), "--cache-dir", str(cache_dir),
-           "--hash", HASH]
+           "--hash", HASH, "--kill-at", point]
     if num_proc:
         cmd += ["--num-proc", str(num_proc)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp),
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp),
                             start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=900)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)   # nothing left after a kill point; this is for a failure
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, \
+        f"the build did not stop at {point!r} (exit status {proc.returncode}): {err.decode()[-3000:]}"
+    return proc.pid
 
 
 def _incomplete(cache_dir) -> list[str]:
     return glob.glob(os.path.join(str(cache_dir), "**", "*.incomplete"), recursive=True)
 
 
-def _arrow_bytes(cache_dir, split: str | None = None) -> int:
-    total = 0
-    for d in _incomplete(cache_dir):
-        for f in glob.glob(os.path.join(d, "*.arrow")):
-            if split is None or f"-{split}" in os.path.basename(f):
-                total += os.path.getsize(f)
-    return total
+def _left(cache_dir) -> dict[str, int]:
+    """{path relative to the .incomplete directory: size} of every file the kill left."""
+    [directory] = _incomplete(cache_dir)
+    return {os.path.relpath(os.path.join(d, f), directory): os.path.getsize(os.path.join(d, f))
+            for d, _, files in os.walk(directory) for f in files}
 
 
+def _arrow(left: dict[str, int], split: str) -> dict[str, int]:
+    return {f: n for f, n in left.items() if f.endswith(".arrow") and f"-{split}" in f}
+
+
+# test id: (the build's kill point, what the kill must have left in .incomplete)
 KILL_POINTS = {
-    # name: condition on the cache dir that triggers the kill
-    "incomplete dir appears": lambda c: bool(_incomplete(c)),
-    "first rows written": lambda c: _arrow_bytes(c, "train") > 256 * 1024,   # ~ the first 1000-row batch
-    "train split done, validation started": lambda c: _arrow_bytes(c, "validation") > 0,
+    "incomplete dir ready": ("incomplete-dir-ready", lambda left: left == {}),
+    "first rows written": ("row-1000", lambda left: sum(_arrow(left, "train").values()) > 256 * 1024
+                           and "harmony-train.arrow" not in left and any(f.startswith("skipped/") for f in left)),
+    "train split done": ("split-done-train", lambda left: list(_arrow(left, "train")) == ["harmony-train.arrow"]
+                         and not _arrow(left, "validation")),
 }
 
 
-def _kill_when(proc: subprocess.Popen, condition, cache_dir, timeout=120.0) -> bool:
-    """SIGKILL the build's process group when ``condition(cache_dir)`` holds; False if the
-    build finished first."""
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if condition(cache_dir):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.005)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    raise AssertionError("the build neither finished nor reached the kill point")
+def _kill(point: str, data_dir, cache_dir, tmp: Path, num_proc=None) -> int:
+    """Kill a build at the test's kill point, check what it left; return its pid."""
+    step, left_as_expected = KILL_POINTS[point]
+    pid = _killed_at(step, data_dir, cache_dir, tmp, num_proc)
+    _no_finished_cache(cache_dir)
+    assert left_as_expected(_left(cache_dir)), _left(cache_dir)
+    return pid
 
 
 def _no_finished_cache(cache_dir) -> None:
@@ -112,7 +122,7 @@ def _no_finished_cache(cache_dir) -> None:
     infos = [p for p in glob.glob(os.path.join(str(cache_dir), "**", "dataset_info.json"), recursive=True)
              if ".incomplete" not in p]
     assert not infos, infos
-    assert _incomplete(cache_dir), "the kill came before the build started writing"
+    assert len(_incomplete(cache_dir)) == 1, "the killed build left no .incomplete directory"
 
 
 def _same(result: dict, reference: dict) -> None:
@@ -120,13 +130,21 @@ def _same(result: dict, reference: dict) -> None:
     assert result["skips"] == reference["skips"]
 
 
+def _split_into_four_files(data_dir, out: Path) -> Path:
+    """The corpus as 4 input files, so that num_proc=2 really shards (2 writing workers)."""
+    shutil.copytree(data_dir, out)
+    items = json.loads((out / "chord_progressions.json").read_text())["progressions"]
+    (out / "chord_progressions.json").unlink()
+    for k in range(4):
+        (out / f"part{k}.json").write_text(json.dumps({"progressions": items[k::4]}))
+    return out
+
+
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_killed_build_rebuilds_identically(corpus, tmp_path, point):
     root, data_dir, reference = corpus
     cache = tmp_path / "cache"
-    proc = _start(data_dir, cache, tmp_path)
-    assert _kill_when(proc, KILL_POINTS[point], cache), "the build finished before the kill point"
-    _no_finished_cache(cache)
+    _kill(point, data_dir, cache, tmp_path)
     leftover = _incomplete(cache)
     result = _build(data_dir, cache)
     assert leftover == [result["cache_dir"] + ".incomplete"]   # the retry did meet the killed build's dir
@@ -135,32 +153,27 @@ def test_killed_build_rebuilds_identically(corpus, tmp_path, point):
 
 
 def test_killed_twice_then_rebuilt(corpus, tmp_path):
-    """Killed mid-way, killed again mid-way through the retry, then run to the end."""
+    """Killed mid-way, killed again later in the retry (which emptied the first run's
+    directory: only its own skip records are left), then run to the end."""
     root, data_dir, reference = corpus
     cache = tmp_path / "cache"
-    for point in ("first rows written", "train split done, validation started"):
-        proc = _start(data_dir, cache, tmp_path)
-        assert _kill_when(proc, KILL_POINTS[point], cache)
-        _no_finished_cache(cache)
+    _kill("first rows written", data_dir, cache, tmp_path)
+    pid = _kill("train split done", data_dir, cache, tmp_path)
+    assert [f for f in _left(cache) if f.startswith("skipped/")] == [f"skipped/records-{pid}.jsonl"]
     _same(_build(data_dir, cache), reference)
 
 
 def test_killed_parallel_build_rebuilds_identically(corpus, tmp_path):
-    """num_proc=2 (worker processes writing shards) killed mid-way; the retry, with
-    num_proc=2 and then, in a second cache, num_proc=1, gives the reference bytes."""
+    """num_proc=2 (worker processes writing shards) killed by a worker mid-write (its
+    500th train row); the retry, with num_proc=2 and then, in a second cache, num_proc=1,
+    gives the reference bytes."""
     root, data_dir, reference = corpus
-    split_dir = tmp_path / "data"
-    shutil.copytree(data_dir, split_dir)   # several files so that num_proc=2 really shards
-    doc = json.loads((split_dir / "chord_progressions.json").read_text())
-    (split_dir / "chord_progressions.json").unlink()
-    items = doc["progressions"]
-    for k in range(4):
-        (split_dir / f"part{k}.json").write_text(json.dumps({"progressions": items[k::4]}))
+    split_dir = _split_into_four_files(data_dir, tmp_path / "data")
     parallel_reference = _build(split_dir, tmp_path / "ref", num_proc=2)
     for retry_procs, cache in ((2, tmp_path / "cache2"), (None, tmp_path / "cache1")):
-        proc = _start(split_dir, cache, tmp_path, num_proc=2)
-        assert _kill_when(proc, KILL_POINTS["first rows written"], cache)
+        _killed_at("row-500", split_dir, cache, tmp_path, num_proc=2)   # each worker has ~600 train rows
         _no_finished_cache(cache)
+        assert not _arrow(_left(cache), "validation")
         result = _build(split_dir, cache, num_proc=retry_procs)
         _same(result, parallel_reference)
 
@@ -170,15 +183,12 @@ def test_a_half_written_cache_is_never_returned(corpus, tmp_path):
     the rows of the .incomplete directory (even with the killed Arrow files in place)."""
     root, data_dir, reference = corpus
     cache = tmp_path / "cache"
-    proc = _start(data_dir, cache, tmp_path)
-    assert _kill_when(proc, KILL_POINTS["first rows written"], cache)
+    _kill("first rows written", data_dir, cache, tmp_path)   # a partial train shard is left
     leftover = _incomplete(cache)
-    before = sorted(os.listdir(leftover[0]))
     result = _build(data_dir, cache)   # this process is not the killed one
     assert leftover == [result["cache_dir"] + ".incomplete"]
     _same(result, reference)
     assert sum(s["rows"] for s in result["digest"].values()) == sum(s["rows"] for s in reference["digest"].values())
-    assert any(f.endswith(".arrow") for f in before)
 
 
 def _files(cache_dir: str) -> list[str]:
@@ -194,26 +204,22 @@ def _files(cache_dir: str) -> list[str]:
 def test_killed_build_leaves_nothing_in_the_finished_cache(corpus, tmp_path):
     root, data_dir, reference = corpus
     cache = tmp_path / "cache"
-    proc = _start(data_dir, cache, tmp_path)
-    assert _kill_when(proc, KILL_POINTS["first rows written"], cache)
-    assert glob.glob(os.path.join(_incomplete(cache)[0], "skipped", "records-*.jsonl"))
+    pid = _kill("first rows written", data_dir, cache, tmp_path)
+    assert f"skipped/records-{pid}.jsonl" in _left(cache)
     result = _build(data_dir, cache)
     _same(result, reference)   # the reported data and records are right ...
     assert _files(result["cache_dir"]) == _files(reference["cache_dir"])   # ... and none of the killed run's files
+    assert not os.path.exists(os.path.join(result["cache_dir"], "skipped", f"records-{pid}.jsonl"))
 
 
 def test_killed_parallel_build_leaves_no_shard_in_the_finished_cache(corpus, tmp_path):
+    """A num_proc=2 build killed with its train shards written; a num_proc=1 retry in the
+    same cache (it names its one shard harmony-train.arrow) keeps none of them."""
     root, data_dir, reference = corpus
-    split_dir = tmp_path / "data"
-    shutil.copytree(data_dir, split_dir)
-    items = json.loads((split_dir / "chord_progressions.json").read_text())["progressions"]
-    (split_dir / "chord_progressions.json").unlink()
-    for k in range(4):
-        (split_dir / f"part{k}.json").write_text(json.dumps({"progressions": items[k::4]}))
+    split_dir = _split_into_four_files(data_dir, tmp_path / "data")
     cache = tmp_path / "cache"
-    proc = _start(split_dir, cache, tmp_path, num_proc=2)
-    assert _kill_when(proc, KILL_POINTS["first rows written"], cache)
-    # the second worker's shard (a num_proc=1 retry writes the first one's name itself)
-    assert any("-train-00001-" in f for f in os.listdir(_incomplete(cache)[0]))
+    _killed_at("split-done-train", split_dir, cache, tmp_path, num_proc=2)
+    _no_finished_cache(cache)
+    assert sorted(_arrow(_left(cache), "train")) == [f"harmony-train-0000{k}-of-00002.arrow" for k in (0, 1)]
     result = _build(split_dir, cache)
     assert not [f for f in os.listdir(result["cache_dir"]) if "-of-" in f]

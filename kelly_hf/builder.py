@@ -14,6 +14,8 @@
   written next to the Arrow files (``skipped/*.jsonl``, inside the temporary
   build directory, so an interrupted build leaves none behind); in streaming
   they are logged. :func:`kelly_hf.loading.skip_records` reads them back.
+* **Streaming** yields the rows as Arrow tables typed like the prepared build's
+  (:mod:`kelly_hf.streaming`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import datasets
+
+from kelly_hf import streaming
 
 logger = logging.getLogger("kelly_hf")
 
@@ -102,6 +106,9 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
             return datasets.Dataset(table, info=self.info.copy(), split=split,
                                     fingerprint=self._get_dataset_fingerprint(split))
         return super()._as_dataset(split, in_memory)
+
+    def _get_examples_iterable_for_split(self, split_generator):
+        return streaming.typed_tables(self._generate_examples, split_generator.gen_kwargs, self.info.features)
 
     # -- skip records ---------------------------------------------------------
 

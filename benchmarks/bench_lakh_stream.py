@@ -1,29 +1,40 @@
-"""Streaming Lakh through a torch DataLoader with 2 workers: rows/s and resident memory.
+"""Streaming Lakh through a torch DataLoader with 2 workers: rows/s, rows per worker CPU second, memory.
 
 Corpus: ``--files`` copies of the Lakh-like fixtures (as in bench_lakh.py) in a
 temporary ``lmd_full/<h>/<md5>.mid`` tree; the train split (80 % by md5 hash) is
-streamed, so 12,500 files give ~10,000 rows.
+streamed, so 13,000 files give ~10,300 rows.
 
-``kelly_hf.load_dataset("lakh", "lmd_full", data_dir=..., streaming=True, split="train")``
--> ``select_columns(["emotion", "notes"])`` -> ``DataLoader(batch_size=64, num_workers=2)``
-with a collate function that makes one tensor per column and batch. Printed:
-rows/s by wall clock from the first batch to the last (the machine is shared: the
-load average is printed too); the CPU seconds of the workers (from /proc) and of
-the main process, and the rate they would give on free cores (rows x workers /
-all CPU seconds); the resident memory (VmRSS) of the main process and of each
-worker after the first 1,000 rows and at the end.
+Each run: ``kelly_hf.load_dataset("lakh", "lmd_full", data_dir=..., streaming=True,
+split="train")`` -> ``select_columns(["emotion", "notes"])`` -> ``DataLoader(batch_size=64,
+num_workers=2, persistent_workers=True)`` with a collate function that stacks each
+column of a batch into one float32 tensor in the worker, read to the end. In one run:
 
-Then the same with ``.with_format("torch")`` instead of the collate function (as
-``train/data.py`` reads it today) over ``--torch-rows`` rows: datasets' torch
-formatter turns every float of a Python-list row into its own tensor (~2.5 ms a
-row), which costs more than reading and parsing the MIDI file.
+* **now**: the streamed rows as they are (Arrow tables typed like the prepared
+  build's, :mod:`kelly_hf.streaming`);
+* **previous**: the path before it, rebuilt here as it was: datasets' row-by-row
+  ``ExamplesIterable`` (each row typed on its own, value by value), then re-typed
+  through Arrow in batches of 64 and back to Python lists (the old
+  ``kelly_hf.loading._typed``).
 
-    python benchmarks/bench_lakh_stream.py [--files 12500] [--workers 2]
+Printed for each: rows/s by wall clock from the first batch to the last (the
+machine is shared: the load average is printed too); the CPU seconds of the
+workers (from /proc) and of the main process, rows per worker CPU second (the
+figure to trust on a shared machine) and the rate all of it would give on free
+cores (rows x workers / all CPU seconds); the resident memory (VmRSS) of the main
+process and of each worker after the first 1,000 rows and at the end. Then the
+ratio now / previous, and (unless ``--no-check``) whether the streamed train
+split equals the prepared build's train split row for row, every column and
+value, with the prepared build's own rows per CPU second (the ceiling streaming
+approaches: the same reading, parsing and row maths, measured in the same run). Last, ``with_format("torch")`` instead of the collate function over
+``--torch-rows`` rows (datasets' own tensor formatting, one row at a time).
+
+    python benchmarks/bench_lakh_stream.py [--files 13000] [--workers 2] [--no-check]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -32,10 +43,16 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import datasets  # noqa: E402
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 import kelly_hf  # noqa: E402
 from bench_lakh import FIXTURES, corpus  # noqa: E402
+from kelly_hf import loading  # noqa: E402
+
+COLUMNS = ["emotion", "notes"]
 
 
 def rss_mb(pid: int) -> float:
@@ -63,15 +80,28 @@ def children(pid: int) -> list[int]:
 
 
 def batch_tensors(rows: list[dict]) -> dict:
-    """One tensor per column for a batch of rows (lists of floats)."""
-    import torch
+    """One float32 tensor per column for a batch of rows (lists of floats), made in the worker."""
+    return {k: torch.from_numpy(np.asarray([r[k] for r in rows], dtype=np.float32)) for k in rows[0]}
 
-    return {k: torch.tensor([r[k] for r in rows]) for k in rows[0]}
+
+def previous_stream(data_dir: str) -> datasets.IterableDataset:
+    """The streamed train split as it was read before kelly_hf.streaming (see the module docstring)."""
+    builder = loading.load_builder("lakh", "lmd_full", data_dir=data_dir)
+    builder._get_examples_iterable_for_split = functools.partial(
+        datasets.GeneratorBasedBuilder._get_examples_iterable_for_split, builder)
+    streamed = builder.as_streaming_dataset(split="train")
+    features = streamed.features
+
+    def through_arrow(batch):
+        return pa.Table.from_pydict(features.encode_batch(batch), schema=features.arrow_schema).to_pydict()
+
+    return streamed.map(through_arrow, batched=True, batch_size=64, features=features)
 
 
 def run(loader, limit: int | None = None) -> dict:
     rows, first, samples = 0, None, []
     main_cpu = time.process_time()
+    before = {p: cpu_s(p) for p in children(os.getpid())}  # persistent workers of an earlier run: none
     it = iter(loader)
     for batch in it:
         rows += len(batch["notes"])
@@ -81,19 +111,55 @@ def run(loader, limit: int | None = None) -> dict:
             samples.append((rows, rss_mb(os.getpid()), [rss_mb(p) for p in children(os.getpid())]))
         if limit and rows >= limit:
             break
+    samples.append((rows, rss_mb(os.getpid()), [rss_mb(p) for p in children(os.getpid())]))
     wall = time.perf_counter() - first
     main_cpu = time.process_time() - main_cpu
-    cpu = [cpu_s(p) for p in children(os.getpid())]
+    cpu = [cpu_s(p) - before.get(p, 0.0) for p in children(os.getpid())]
     getattr(it, "_shutdown_workers", lambda: None)()  # persistent workers: end them before the next run
     return dict(rows=rows, rate=(rows - rows_at_first) / wall, cpu=cpu, main_cpu=main_cpu, samples=samples,
-                shape=batch["notes"].shape)
+                shape=tuple(batch["notes"].shape))
+
+
+def report(name: str, r: dict, workers: int) -> float:
+    total = sum(r["cpu"]) + r["main_cpu"]
+    per_cpu = r["rows"] / sum(r["cpu"])
+    print(f"{name}: {r['rows']} rows (notes batch {r['shape']}), wall clock {r['rate']:7.1f} rows/s "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"  CPU: workers {sum(r['cpu']):.1f} s = {per_cpu:.0f} rows per worker CPU second; main process "
+          f"{r['main_cpu']:.1f} s; all of it on {workers} free cores: ~{workers * r['rows'] / total:.0f} rows/s")
+    if len(r["samples"]) > 1:
+        for label, (n, main_rss, worker_rss) in (("after", r["samples"][0]), ("end  ", r["samples"][-1])):
+            print(f"  RSS {label} {n:>6} rows: main {main_rss:6.1f} MB, workers "
+                  + ", ".join(f"{x:6.1f} MB" for x in worker_rss))
+        growth = [b - a for a, b in zip(r["samples"][0][2], r["samples"][-1][2])]
+        print("  worker RSS change over the run: " + ", ".join(f"{g:+.1f} MB" for g in growth)
+              + f"; main {r['samples'][-1][1] - r['samples'][0][1]:+.1f} MB")
+    return per_cpu
+
+
+def check(stream: datasets.IterableDataset, data_dir: str, cache: str) -> float:
+    """Prepare the build (timed: rows per CPU second, the reference) and check that the streamed train
+    split equals the prepared one row for row (same order: shard by shard)."""
+    start = time.process_time()
+    builder = loading.load_builder("lakh", "lmd_full", data_dir=data_dir, cache_dir=cache)
+    builder.download_and_prepare()
+    rate = sum(s.num_examples for s in builder.info.splits.values()) / (time.process_time() - start)
+    prepared = builder.as_dataset(split="train")
+    streamed = list(stream)
+    same = len(streamed) == len(prepared) and all(a == b for a, b in zip(streamed, prepared))
+    print(f"streamed train split == prepared train split (all {len(prepared.features)} columns, every value): "
+          f"{same} ({len(streamed)} vs {len(prepared)} rows)")
+    if not same:
+        raise SystemExit("streamed rows differ from the prepared build")
+    return rate
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--files", type=int, default=12500)
+    ap.add_argument("--files", type=int, default=13000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--no-check", dest="check", action="store_false", help="skip the streamed == prepared check")
     ap.add_argument("--torch-rows", type=int, default=2000, help="rows for the with_format('torch') run (0: skip)")
     args = ap.parse_args()
     paths = sorted((FIXTURES / "multitrack_pop").rglob("*.mid")) + sorted((FIXTURES / "lakh").rglob("*.mid"))
@@ -102,29 +168,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = corpus(datas, args.files, os.path.join(tmp, "lakh"))
         stream = kelly_hf.load_dataset("lakh", "lmd_full", data_dir=data_dir, streaming=True, split="train")
-        columns = stream.select_columns(["emotion", "notes"])
         print(f"corpus: {args.files} files; train split streamed from {stream.num_shards} shards, "
               f"{args.workers} DataLoader workers, batch {args.batch_size}")
-        r = run(DataLoader(columns, batch_size=args.batch_size, num_workers=args.workers, collate_fn=batch_tensors,
-                           persistent_workers=True))
-        print(f"rows: {r['rows']} (notes batch {tuple(r['shape'])})")
-        print(f"wall clock: {r['rate']:8.1f} rows/s  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-        total = sum(r["cpu"]) + r["main_cpu"]
-        print(f"CPU: workers {sum(r['cpu']):.1f} s ({r['rows'] / sum(r['cpu']):.0f} rows per worker CPU second), "
-              f"main process {r['main_cpu']:.1f} s; all of it on {args.workers} free cores: "
-              f"~{args.workers * r['rows'] / total:.0f} rows/s")
-        for label, (n, main_rss, worker_rss) in (("after", r["samples"][0]), ("end  ", r["samples"][-1])):
-            print(f"RSS {label} {n:>6} rows: main {main_rss:6.1f} MB, workers "
-                  + ", ".join(f"{x:6.1f} MB" for x in worker_rss))
-        growth = [b - a for a, b in zip(r["samples"][0][2], r["samples"][-1][2])]
-        print("worker RSS change over the run: " + ", ".join(f"{g:+.1f} MB" for g in growth)
-              + f"; main {r['samples'][-1][1] - r['samples'][0][1]:+.1f} MB")
+
+        def loader(ds):
+            return DataLoader(ds.select_columns(COLUMNS), batch_size=args.batch_size, num_workers=args.workers,
+                              collate_fn=batch_tensors, persistent_workers=True)
+
+        now = report("now     ", run(loader(stream)), args.workers)
+        before = report("previous", run(loader(previous_stream(data_dir))), args.workers)
+        print(f"rows per worker CPU second, now / previous: {now / before:.2f}x")
+        if args.check:
+            prepared = check(stream, data_dir, os.path.join(tmp, "cache"))
+            print(f"prepared build (all splits, one process): {prepared:.0f} rows per CPU second; streaming now "
+                  f"reaches {now / prepared:.0%} of it per worker CPU second")
         if args.torch_rows:
-            t = run(DataLoader(columns.with_format("torch"), batch_size=args.batch_size, num_workers=args.workers,
-                               persistent_workers=True), limit=args.torch_rows)
+            t = run(DataLoader(stream.select_columns(COLUMNS).with_format("torch"), batch_size=args.batch_size,
+                               num_workers=args.workers, persistent_workers=True), limit=args.torch_rows)
             total = sum(t["cpu"]) + t["main_cpu"]
-            print(f"with_format('torch') instead: {t['rate']:8.1f} rows/s wall, "
-                  f"~{args.workers * t['rows'] / total:.0f} rows/s on {args.workers} free cores ({t['rows']} rows)")
+            print(f"with_format('torch') instead: {t['rate']:8.1f} rows/s wall, {t['rows'] / sum(t['cpu']):.0f} rows "
+                  f"per worker CPU second, ~{args.workers * t['rows'] / total:.0f} rows/s on {args.workers} free cores "
+                  f"({t['rows']} rows)")
 
 
 if __name__ == "__main__":

@@ -24,9 +24,12 @@ cores (rows x workers / all CPU seconds); the resident memory (VmRSS) of the mai
 process and of each worker after the first 1,000 rows and at the end. Then the
 ratio now / previous, and (unless ``--no-check``) whether the streamed train
 split equals the prepared build's train split row for row, every column and
-value, with the prepared build's own rows per CPU second (the ceiling streaming
-approaches: the same reading, parsing and row maths, measured in the same run). Last, ``with_format("torch")`` instead of the collate function over
-``--torch-rows`` rows (datasets' own tensor formatting, one row at a time).
+value, and whether the batches of the timed run hold exactly the prepared rows'
+vectors (an order-free digest: the workers interleave their shards), with the
+prepared build's own rows per CPU second (the ceiling streaming approaches: the
+same reading, parsing and row maths, measured in the same run). Last,
+``with_format("torch")`` instead of the collate function over ``--torch-rows``
+rows (datasets' own tensor formatting, one row at a time).
 
     python benchmarks/bench_lakh_stream.py [--files 13000] [--workers 2] [--no-check]
 """
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import os
 import sys
 import tempfile
@@ -98,13 +102,22 @@ def previous_stream(data_dir: str) -> datasets.IterableDataset:
     return streamed.map(through_arrow, batched=True, batch_size=64, features=features)
 
 
+def row_digest(matrix: np.ndarray) -> int:
+    """An order-free digest of a float32 matrix's rows (a sum of per-row hashes): equal for the same
+    rows in any order, constant memory however many batches are added up."""
+    return sum(int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=16).digest(), "little")
+               for r in np.ascontiguousarray(matrix, dtype=np.float32)) % 2**128
+
+
 def run(loader, limit: int | None = None) -> dict:
-    rows, first, samples = 0, None, []
+    """Read ``loader`` to the end (or ``limit`` rows)."""
+    rows, first, samples, digest = 0, None, [], 0
     main_cpu = time.process_time()
     before = {p: cpu_s(p) for p in children(os.getpid())}  # persistent workers of an earlier run: none
     it = iter(loader)
     for batch in it:
         rows += len(batch["notes"])
+        digest += row_digest(np.hstack([batch[c].numpy() for c in COLUMNS]))
         if first is None:
             first, rows_at_first = time.perf_counter(), rows
         if rows >= 1000 * (len(samples) + 1):
@@ -117,7 +130,7 @@ def run(loader, limit: int | None = None) -> dict:
     cpu = [cpu_s(p) - before.get(p, 0.0) for p in children(os.getpid())]
     getattr(it, "_shutdown_workers", lambda: None)()  # persistent workers: end them before the next run
     return dict(rows=rows, rate=(rows - rows_at_first) / wall, cpu=cpu, main_cpu=main_cpu, samples=samples,
-                shape=tuple(batch["notes"].shape))
+                shape=tuple(batch["notes"].shape), digest=digest % 2**128)
 
 
 def report(name: str, r: dict, workers: int) -> float:
@@ -137,9 +150,10 @@ def report(name: str, r: dict, workers: int) -> float:
     return per_cpu
 
 
-def check(stream: datasets.IterableDataset, data_dir: str, cache: str) -> float:
-    """Prepare the build (timed: rows per CPU second, the reference) and check that the streamed train
-    split equals the prepared one row for row (same order: shard by shard)."""
+def check(stream: datasets.IterableDataset, loaded_digest: int, data_dir: str, cache: str) -> float:
+    """Prepare the build (timed: rows per CPU second, the reference); check that the streamed train
+    split equals the prepared one row for row (same order: shard by shard), and that the batches the
+    DataLoader workers gave hold exactly the prepared rows' vectors (in the workers' interleaved order)."""
     start = time.process_time()
     builder = loading.load_builder("lakh", "lmd_full", data_dir=data_dir, cache_dir=cache)
     builder.download_and_prepare()
@@ -149,7 +163,11 @@ def check(stream: datasets.IterableDataset, data_dir: str, cache: str) -> float:
     same = len(streamed) == len(prepared) and all(a == b for a, b in zip(streamed, prepared))
     print(f"streamed train split == prepared train split (all {len(prepared.features)} columns, every value): "
           f"{same} ({len(streamed)} vs {len(prepared)} rows)")
-    if not same:
+    want = row_digest(np.hstack([np.asarray(prepared.with_format("numpy")[c], dtype=np.float32) for c in COLUMNS]))
+    loaded = loaded_digest == want
+    print(f"timed DataLoader batches == prepared {'+'.join(COLUMNS)} rows (order-free digest of every row's "
+          f"float32 bytes): {loaded}")
+    if not (same and loaded):
         raise SystemExit("streamed rows differ from the prepared build")
     return rate
 
@@ -175,11 +193,12 @@ def main() -> None:
             return DataLoader(ds.select_columns(COLUMNS), batch_size=args.batch_size, num_workers=args.workers,
                               collate_fn=batch_tensors, persistent_workers=True)
 
-        now = report("now     ", run(loader(stream)), args.workers)
+        timed = run(loader(stream))
+        now = report("now     ", timed, args.workers)
         before = report("previous", run(loader(previous_stream(data_dir))), args.workers)
         print(f"rows per worker CPU second, now / previous: {now / before:.2f}x")
         if args.check:
-            prepared = check(stream, data_dir, os.path.join(tmp, "cache"))
+            prepared = check(stream, timed["digest"], data_dir, os.path.join(tmp, "cache"))
             print(f"prepared build (all splits, one process): {prepared:.0f} rows per CPU second; streaming now "
                   f"reaches {now / prepared:.0%} of it per worker CPU second")
         if args.torch_rows:

@@ -31,7 +31,15 @@ same reading, parsing and row maths, measured in the same run). Last,
 ``with_format("torch")`` instead of the collate function over ``--torch-rows``
 rows (datasets' own tensor formatting, one row at a time).
 
+``--instructions`` (needs valgrind; ~20 minutes): instead, instructions counted by
+callgrind, which other jobs on the machine do not change, for one process reading
+the train split three ways - ``lakh.rows`` alone (reading, parsing, row maths: the
+floor), now and previous, each through the same collate per 64 rows - on a 240- and
+an 80-file corpus; the difference divided by the difference in rows leaves out
+imports and set-up: instructions per row, and each path's overhead over the floor.
+
     python benchmarks/bench_lakh_stream.py [--files 13000] [--workers 2] [--no-check]
+    python benchmarks/bench_lakh_stream.py --instructions
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ import argparse
 import functools
 import hashlib
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,7 +64,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 
 import kelly_hf  # noqa: E402
 from bench_lakh import FIXTURES, corpus  # noqa: E402
-from kelly_hf import loading  # noqa: E402
+from kelly_hf import lakh, loading  # noqa: E402
 
 COLUMNS = ["emotion", "notes"]
 
@@ -172,18 +182,62 @@ def check(stream: datasets.IterableDataset, loaded_digest: int, data_dir: str, c
     return rate
 
 
+def loop(path: str, data_dir: str) -> int:
+    """One in-process read of the train split: ``floor``, ``now`` or ``previous`` (``--instructions``)."""
+    if path == "floor":
+        plan = lakh.plan(data_dir, "lmd_full")
+        return sum(not isinstance(r, lakh.Problem) for r in lakh.rows(plan.shards["train"], "train", plan.context))
+    stream = loading.load_builder("lakh", "lmd_full", data_dir=data_dir).as_streaming_dataset(split="train") \
+        if path == "now" else previous_stream(data_dir)
+    rows, batch = 0, []
+    for row in stream.select_columns(COLUMNS):
+        batch.append(row)
+        if len(batch) == 64:
+            rows += len(batch_tensors(batch)["notes"])
+            batch = []
+    return rows + (len(batch_tensors(batch)["notes"]) if batch else 0)
+
+
+def instructions(datas: list[bytes], tmp: str) -> None:
+    """Instructions per train row of each path, by callgrind (see the module docstring)."""
+    counts, rows = {}, {}
+    for files in (80, 240):
+        data_dir = corpus(datas, files, os.path.join(tmp, f"lakh{files}"))
+        for path in ("floor", "now", "previous"):
+            run_ = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                                   __file__, "--loop", path, data_dir], capture_output=True, text=True, check=True)
+            counts[path, files] = int(re.search(r"Collected : (\d+)", run_.stderr).group(1))
+            rows[path, files] = int(run_.stdout.split()[-1])
+    per_row = {}
+    for path in ("floor", "now", "previous"):
+        n = rows[path, 240] - rows[path, 80]
+        per_row[path] = (counts[path, 240] - counts[path, 80]) / n
+        over = per_row[path] / per_row["floor"] - 1
+        print(f"{path:8s}: {per_row[path] / 1e6:6.2f} M instructions per train row ({n} rows)"
+              + (f", {over:+.1%} over reading + parsing + row maths alone" if path != "floor" else ""))
+    print(f"rows per instruction, now / previous: {per_row['previous'] / per_row['now']:.2f}x")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--loop"]:
+        datasets.disable_progress_bars()
+        print(loop(*sys.argv[2:4]))
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=13000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--no-check", dest="check", action="store_false", help="skip the streamed == prepared check")
     ap.add_argument("--torch-rows", type=int, default=2000, help="rows for the with_format('torch') run (0: skip)")
+    ap.add_argument("--instructions", action="store_true", help="count instructions per row with callgrind instead")
     args = ap.parse_args()
     paths = sorted((FIXTURES / "multitrack_pop").rglob("*.mid")) + sorted((FIXTURES / "lakh").rglob("*.mid"))
     datas = [p.read_bytes() for p in paths]
     datasets.disable_progress_bars()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.instructions:
+            instructions(datas, tmp)
+            return
         data_dir = corpus(datas, args.files, os.path.join(tmp, "lakh"))
         stream = kelly_hf.load_dataset("lakh", "lmd_full", data_dir=data_dir, streaming=True, split="train")
         print(f"corpus: {args.files} files; train split streamed from {stream.num_shards} shards, "

@@ -1,23 +1,25 @@
 """Streaming: a builder's rows as Arrow tables typed like the prepared build's.
 
 ``datasets`` streams a generator-based builder one Python row at a time: every
-row is typed on its own (``encode_example`` then ``decode_example``, one Python
-call per float of a vector column), and Kelly then had to round-trip the rows
-through Arrow in small batches so that a float32 column reads back as float32
-(the same value as the prepared build), then back to Python lists. For Lakh that
-added ~15 % to the work of reading, parsing and summarizing each file; typed a
-table at a time it adds ~5 % (instructions counted with callgrind).
+row is typed on its own (``encode_example`` then ``decode_example``, a few dozen
+Python calls a row), and Kelly then had to round-trip the rows through Arrow in
+small batches so that a float32 column reads back as float32 (the same value as
+the prepared build), then back to Python lists. For Lakh that
+added ~10 % to the work of reading, parsing and summarizing each file; typed a
+table at a time it adds ~3 % (``bench_lakh_stream.py --instructions``).
 
 Here the builder's rows are collected into tables of :data:`TABLE_ROWS` rows,
-each typed once, the way the prepared build's ``ArrowWriter`` types a batch
+each typed once the way the prepared build's ``ArrowWriter`` types a batch
 (``Features.encode_column``, ``TypedSequence`` per column, a cast to the
-schema), except that a vector column whose rows are numpy arrays of numbers is
-stacked into one array (encoding leaves numbers as they are, and the cast to the
-feature's float type is the same Arrow cast the writer ends with). The result is
-an ``IterableDataset`` backed by Arrow like a streamed Parquet dataset: Python
-rows come from a whole table at a time, ``with_format("arrow" | "numpy" |
-"torch")`` reads the tables directly, and the ``gen_kwargs`` list still divides
-into shards for ``num_proc``, DataLoader workers and ``split_dataset_by_node``.
+schema), except that columns of plain floats, ints or strings, and fixed-length
+vectors given as float numpy arrays, skip the per-value encoding (it would not
+change them) and go straight through the same Arrow casts. The result is an
+``IterableDataset`` backed by Arrow tables like a streamed Parquet dataset:
+``datasets`` turns them into Python rows ten at a time (one at a time after
+``select_columns``, which it then re-checks row by row), ``with_format("arrow" |
+"numpy" | "torch")`` reads the tables directly, and the ``gen_kwargs`` list still
+divides into shards for ``num_proc``, DataLoader workers and
+``split_dataset_by_node``.
 """
 
 from __future__ import annotations

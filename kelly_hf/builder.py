@@ -17,6 +17,8 @@
   they are logged. :func:`kelly_hf.loading.skip_records` reads them back.
 * **Kill points** (a test hook, inert unless ``KELLY_KILL_AT`` is set): see
   :func:`kill_point`.
+* **Streaming** yields the rows as Arrow tables typed like the prepared build's
+  (:mod:`kelly_hf.streaming`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import datasets
 
-from kelly_hf import musical_emotion
+from kelly_hf import musical_emotion, streaming
 
 logger = logging.getLogger("kelly_hf")
 
@@ -143,6 +145,9 @@ class KellyBuilder(datasets.GeneratorBasedBuilder):
             return datasets.Dataset(table, info=self.info.copy(), split=split,
                                     fingerprint=self._get_dataset_fingerprint(split))
         return super()._as_dataset(split, in_memory)
+
+    def _get_examples_iterable_for_split(self, split_generator):
+        return streaming.typed_tables(self._generate_examples, split_generator.gen_kwargs, self.info.features)
 
     # -- skip records ---------------------------------------------------------
 

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import datasets
-import pyarrow as pa
 
 from kelly_hf.builder import SKIP_DIR, KellyBuilder, logger
 
@@ -98,10 +97,7 @@ def load_dataset(path, name=None, *, data_dir=None, split=None, streaming=False,
     """
     builder = load_builder(path, name, data_dir=data_dir, cache_dir=cache_dir, **config_kwargs)
     if streaming:
-        streamed = builder.as_streaming_dataset(split=split)
-        if isinstance(streamed, datasets.IterableDataset):
-            return _typed(streamed)
-        return datasets.IterableDatasetDict({k: _typed(v) for k, v in streamed.items()})
+        return builder.as_streaming_dataset(split=split)  # rows typed like prepared rows (kelly_hf.streaming)
     builder.download_and_prepare(num_proc=num_proc)
     report = summarize(skip_records(builder))
     if report:
@@ -110,17 +106,6 @@ def load_dataset(path, name=None, *, data_dir=None, split=None, streaming=False,
         raise ValueError(f"{builder.name}: nothing loaded from {builder.config.data_dir}"
                          + (f" ({report})" if report else ""))
     return builder.as_dataset(split=split)
-
-
-def _typed(streamed: datasets.IterableDataset) -> datasets.IterableDataset:
-    """Streamed rows typed exactly like prepared rows (float32 columns read back
-    as float32 values), by a round trip through Arrow in small batches."""
-    features = streamed.features
-
-    def through_arrow(batch):
-        return pa.Table.from_pydict(features.encode_batch(batch), schema=features.arrow_schema).to_pydict()
-
-    return streamed.map(through_arrow, batched=True, batch_size=64, features=features)
 
 
 def skip_records(builder: KellyBuilder) -> list[dict]:

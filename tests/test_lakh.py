@@ -415,6 +415,30 @@ def test_streaming_splits_between_workers_and_ranks(tmp_path):
     assert sorted(ranks[0] + ranks[1]) == sorted(prepared["path"])
 
 
+def test_streamed_rows_equal_prepared_rows(odd_build, tmp_path):
+    """Every split streamed is the prepared split: same rows in the same order, every column and value
+    (float32 columns as the same float32 values), for real files with estimated emotion, damaged and
+    skipped ones among them, and for labelled files."""
+    import pyarrow as pa
+
+    labelled = synthetic_lakh.write(tmp_path / "labelled", n=60)
+    sources = set()
+    for data_dir in (odd_build[0], labelled):
+        prepared = kelly_hf.load_dataset("lakh", "lmd_full", data_dir=str(data_dir), cache_dir=str(tmp_path / "c"))
+        streamed = kelly_hf.load_dataset("lakh", "lmd_full", data_dir=str(data_dir), streaming=True)
+        assert sum(map(len, prepared.values())) > 8
+        for split, ds in prepared.items():
+            assert streamed[split].features == ds.features
+            rows = list(streamed[split])
+            assert rows == list(ds)
+            if rows:
+                assert type(rows[0]["notes"]) is list and type(rows[0]["notes"][0]) is float
+                tables = list(streamed[split].with_format("arrow").iter(batch_size=1000))
+                assert pa.concat_tables(tables).equals(ds.with_format("arrow")[:])
+            sources |= {r["emotion_source"] for r in rows}
+    assert sources == {"estimated", "label"}
+
+
 # -- the synthetic corpus -------------------------------------------------------------------
 
 

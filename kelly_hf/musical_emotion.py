@@ -116,6 +116,17 @@ _TRIADS = np.array([sum(1 << (root + i) % 12 for i in third) for third in ((0, 4
 _TRIAD_ROOTS = np.tile(np.arange(12), 2)
 
 
+def _triad_table() -> np.ndarray:
+    """(4096, 12) int8: the triad (0..11 major on C..B, 12..23 minor, -1 none) a frame with this
+    pitch-class set and bass pitch class holds, the bass-rooted one first (then the lowest index)."""
+    complete = (np.arange(4096)[:, None] & _TRIADS) == _TRIADS                        # (sets, 24)
+    choice = complete[:, None, :] * (1 + (_TRIAD_ROOTS == np.arange(12)[:, None]))    # (sets, bass, 24)
+    return np.where(choice.max(2) > 0, choice.argmax(2), -1).astype(np.int8)
+
+
+_TRIAD_TABLE = _triad_table()  # a lookup per frame instead of 24 subset tests
+
+
 def _interval_classes() -> np.ndarray:
     """(4096, 7): for each 12-bit pitch-class set, its pairs of pitch classes by interval class 0..6
     (column 0 unused): pairs ``i``, ``i + ic`` (mod 12), a tritone's pair seen from both ends."""
@@ -236,9 +247,7 @@ def _frames(win: np.ndarray, pitch: np.ndarray, frame_in_window: np.ndarray):
 
 def _frame_triad(struck: np.ndarray, bass: np.ndarray) -> np.ndarray:
     """The triad (0..11 major on C..B, 12..23 minor, -1 none) each frame holds, the bass-rooted one first."""
-    complete = (struck[:, None] & _TRIADS) == _TRIADS                         # (frames, 24)
-    choice = complete * (1 + (_TRIAD_ROOTS == bass[:, None]))
-    return np.where(choice.max(1) > 0, choice.argmax(1), -1)
+    return _TRIAD_TABLE[struck, bass].astype(np.int64)
 
 
 def _share(frame_window: np.ndarray, kind: np.ndarray, k: int, split: int) -> np.ndarray:

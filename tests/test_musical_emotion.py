@@ -146,6 +146,18 @@ def test_interval_classes_of_every_pitch_class_set():
 
 # -- estimate_file --------------------------------------------------------------------
 
+def test_triad_table_of_every_pitch_class_set_and_bass():
+    major = [{r, (r + 4) % 12, (r + 7) % 12} for r in range(12)]
+    minor = [{r, (r + 3) % 12, (r + 7) % 12} for r in range(12)]
+    for bits in range(4096):
+        pcs = {i for i in range(12) if bits >> i & 1}
+        held = [t for t, triad in enumerate(major + minor) if triad <= pcs]
+        for bass in range(12):
+            rooted = [t for t in held if t % 12 == bass]
+            expected = rooted[0] if rooted else held[0] if held else -1
+            assert me._TRIAD_TABLE[bits, bass] == expected, (bits, bass)
+
+
 
 def test_estimate_file_on_paths_bytes_and_broken_files(fixtures):
     path = fixtures / "emopia" / "midis" / "Q1_0vLPYiPN7qY_0.mid"

@@ -1,8 +1,9 @@
 """Streaming Lakh through a torch DataLoader with 2 workers: rows/s, rows per worker CPU second, memory.
 
-Corpus: ``--files`` copies of the Lakh-like fixtures (as in bench_lakh.py) in a
-temporary ``lmd_full/<h>/<md5>.mid`` tree; the train split (80 % by md5 hash) is
-streamed, so 13,000 files give ~10,300 rows.
+Corpus: ``--files`` files in a temporary ``lmd_full/<h>/<md5>.mid`` tree, copies of
+``--corpus fixtures`` (the 8 Lakh-like fixtures) or ``--corpus dense`` (bench_lakh.py's
+160 distinct controller-dense GM arrangements); the train split (80 % by md5 hash)
+is streamed, so 13,000 files give ~10,300 rows.
 
 Each run: ``kelly_hf.load_dataset("lakh", "lmd_full", data_dir=..., streaming=True,
 split="train")`` -> ``select_columns(["emotion", "notes"])`` -> ``DataLoader(batch_size=64,
@@ -63,7 +64,7 @@ import torch  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 import kelly_hf  # noqa: E402
-from bench_lakh import FIXTURES, corpus  # noqa: E402
+from bench_lakh import FIXTURES, corpus, dense_corpus  # noqa: E402
 from kelly_hf import lakh, loading  # noqa: E402
 
 COLUMNS = ["emotion", "notes"]
@@ -225,6 +226,8 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=13000)
+    ap.add_argument("--corpus", choices=("fixtures", "dense"), default="fixtures",
+                    help="copies of the 8 fixtures or of 160 distinct controller-dense songs")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--no-check", dest="check", action="store_false", help="skip the streamed == prepared check")
@@ -232,7 +235,7 @@ def main() -> None:
     ap.add_argument("--instructions", action="store_true", help="count instructions per row with callgrind instead")
     args = ap.parse_args()
     paths = sorted((FIXTURES / "multitrack_pop").rglob("*.mid")) + sorted((FIXTURES / "lakh").rglob("*.mid"))
-    datas = [p.read_bytes() for p in paths]
+    datas = [p.read_bytes() for p in paths] if args.corpus == "fixtures" else dense_corpus(160)
     datasets.disable_progress_bars()
     with tempfile.TemporaryDirectory() as tmp:
         if args.instructions:
@@ -240,7 +243,7 @@ def main() -> None:
             return
         data_dir = corpus(datas, args.files, os.path.join(tmp, "lakh"))
         stream = kelly_hf.load_dataset("lakh", "lmd_full", data_dir=data_dir, streaming=True, split="train")
-        print(f"corpus: {args.files} files; train split streamed from {stream.num_shards} shards, "
+        print(f"corpus: {args.files} files ({len(set(datas))} distinct, {args.corpus}); train split streamed from {stream.num_shards} shards, "
               f"{args.workers} DataLoader workers, batch {args.batch_size}")
 
         def loader(ds):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 
 import numpy as np
 import onnx
@@ -108,9 +109,12 @@ def onnx_model(model: nn.Module, opset: int = ONNX_OPSET) -> onnx.ModelProto:
     level = registration_log.level
     registration_log.setLevel(logging.ERROR)
     try:
-        program = torch.onnx.export(model, (example,), dynamo=True, opset_version=max(opset, _DYNAMO_MIN_OPSET),
-                                    input_names=[in_name], output_names=[out_name],
-                                    dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
+        with warnings.catch_warnings():
+            # the exporter trips a deprecation inside torch itself (LeafSpec): nothing a user can act on
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
+            program = torch.onnx.export(model, (example,), dynamo=True, opset_version=max(opset, _DYNAMO_MIN_OPSET),
+                                        input_names=[in_name], output_names=[out_name],
+                                        dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
     finally:
         registration_log.setLevel(level)
         model.train(was_training)

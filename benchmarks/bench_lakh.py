@@ -66,7 +66,6 @@ import symusic
 from mido import MetaMessage as Meta
 
 from kelly_hf import lakh, loading
-from kelly_hf.inputs import Source
 from kelly_hf.midi import Pitched, read_notes, read_pitched
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"

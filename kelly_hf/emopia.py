@@ -63,7 +63,6 @@ def quadrants(high_valence, high_arousal) -> np.ndarray:
 
 def accuracy(clips: list[Clip], high_valence, high_arousal) -> tuple[float, float, float]:
     """(4-quadrant, arousal, valence) accuracy of decisions against the clips' labels."""
-    q = np.array([c.quadrant for c in clips])
     v, a = np.asarray(high_valence, bool), np.asarray(high_arousal, bool)
-    return (float(np.mean(quadrants(v, a) == q)), float(np.mean(a == np.isin(q, (1, 2)))),
-            float(np.mean(v == np.isin(q, (1, 4)))))
+    return (float(np.mean(quadrants(v, a) == [c.quadrant for c in clips])),
+            float(np.mean(a == [c.high_arousal for c in clips])), float(np.mean(v == [c.high_valence for c in clips])))
